@@ -1,0 +1,39 @@
+// The device-model interface: what answers the reads of an emulated option ROM (the
+// extractor) and of a replayed sequence (the model target).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gpuinit/format/space.hpp"
+
+namespace gpuinit {
+
+// One access as the device sees it, already decoded by the caller: BAR-relative for
+// mmio/io, absolute port for vga_io/port, offset from 0xA0000 for vga_mem, register
+// offset for config, index for indexed spaces. width is 8, 16, 32 or 64.
+struct Access {
+  Space space = Space::mmio;
+  std::uint8_t bar = 0;
+  std::uint8_t width = 8;
+  std::uint64_t offset = 0;
+  std::string_view space_name = {};  // Space::named only
+};
+
+// Contract for every model:
+//  - `now_ns` is virtual time and never decreases between calls of one instance;
+//  - read() returns a value of `width` bits (upper bits zero); it may change state
+//    (read-sensitive registers);
+//  - a model never throws on an access it does not know: it answers by its unknown-register
+//    policy and counts it;
+//  - one instance per run; instances share nothing.
+class DeviceModel {
+ public:
+  virtual ~DeviceModel() = default;
+  [[nodiscard]] virtual std::uint64_t read(const Access& a, std::uint64_t now_ns) = 0;
+  virtual void write(const Access& a, std::uint64_t value, std::uint64_t now_ns) = 0;
+  // A short name for reports ("generic", "map:gpuinit-ref", "capture:file.jsonl").
+  [[nodiscard]] virtual std::string name() const = 0;
+};
+
+}  // namespace gpuinit

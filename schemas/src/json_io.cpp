@@ -1,0 +1,588 @@
+// JSON conversion of the three formats. Field order on output is fixed here so that files
+// diff cleanly; loaders turn every exception into a Problem.
+#include "gpuinit/format/json_io.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "gpuinit/format/schema_check.hpp"
+
+namespace gpuinit {
+using nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+std::string format_cs_ip(std::uint32_t cs_ip) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04x:%04x", unsigned(cs_ip >> 16), unsigned(cs_ip & 0xFFFF));
+  return buf;
+}
+
+std::optional<std::uint32_t> parse_cs_ip(std::string_view s) noexcept {
+  if (s.size() != 9 || s[4] != ':') return std::nullopt;
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i == 4) continue;
+    const char c = s[i];
+    unsigned d;
+    if (c >= '0' && c <= '9') d = unsigned(c - '0');
+    else if (c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
+    else return std::nullopt;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+namespace {
+
+const char* bar_kind_name(BarKind k) {
+  switch (k) {
+    case BarKind::mem32: return "mem32";
+    case BarKind::mem64: return "mem64";
+    case BarKind::io: return "io";
+  }
+  return "?";
+}
+
+BarKind parse_bar_kind(const std::string& s) {
+  if (s == "mem32") return BarKind::mem32;
+  if (s == "mem64") return BarKind::mem64;
+  if (s == "io") return BarKind::io;
+  throw std::invalid_argument("unknown BAR kind '" + s + "'");
+}
+
+Space space_from(const json& j, std::string& name_out) {
+  const auto s = j.get<std::string>();
+  const auto sp = parse_space(s);
+  if (!sp) throw std::invalid_argument("unknown space '" + s + "'");
+  name_out = (*sp == Space::named) ? s : std::string();
+  return *sp;
+}
+
+std::string space_text(Space s, const std::string& name) {
+  return s == Space::named ? name : std::string(space_name(s));
+}
+
+ojson device_json(const DeviceInfo& d) {
+  ojson j;
+  j["vendor"] = d.vendor;
+  j["device"] = d.device;
+  if (d.subsystem_vendor) j["subsystem_vendor"] = *d.subsystem_vendor;
+  if (d.subsystem_device) j["subsystem_device"] = *d.subsystem_device;
+  j["class"] = d.class_code;
+  ojson bars = ojson::array();
+  for (const auto& b : d.bars)
+    bars.push_back(ojson{{"index", b.index}, {"kind", bar_kind_name(b.kind)}, {"size", b.size},
+                         {"prefetchable", b.prefetchable}});
+  j["bars"] = std::move(bars);
+  j["vga_decode"] = d.vga_decode;
+  return j;
+}
+
+ojson src_json(const Src& s) {
+  ojson j = ojson::object();
+  if (s.rom_offset) j["rom_offset"] = *s.rom_offset;
+  if (s.cs_ip) j["cs_ip"] = format_cs_ip(*s.cs_ip);
+  if (!s.seq.empty()) {
+    ojson seq = ojson::array();
+    for (auto [a, b] : s.seq) {
+      if (a == b) seq.push_back(a);
+      else seq.push_back(ojson::array({a, b}));
+    }
+    j["seq"] = std::move(seq);
+  }
+  return j;
+}
+
+void src_from(const json& j, Src& s) {
+  if (j.contains("rom_offset")) s.rom_offset = j.at("rom_offset").get<std::uint32_t>();
+  if (j.contains("cs_ip")) {
+    auto v = parse_cs_ip(j.at("cs_ip").get<std::string>());
+    if (!v) throw std::invalid_argument("cs_ip is not of the form ssss:oooo");
+    s.cs_ip = *v;
+  }
+  if (j.contains("seq"))
+    for (const auto& e : j.at("seq")) {
+      if (e.is_array()) s.seq.emplace_back(e.at(0).get<std::uint64_t>(), e.at(1).get<std::uint64_t>());
+      else s.seq.emplace_back(e.get<std::uint64_t>(), e.get<std::uint64_t>());
+    }
+}
+
+ojson op_json(const Op& op) {
+  ojson j;
+  j["op"] = op_name(op.kind);
+  switch (op.kind) {
+    case OpKind::write:
+    case OpKind::rmw:
+    case OpKind::read:
+    case OpKind::poll:
+      j["space"] = space_text(op.space, op.space_name);
+      if (space_has_bar(op.space)) j["bar"] = op.bar;
+      j["offset"] = op.offset;
+      j["width"] = op.width;
+      break;
+    case OpKind::delay:
+    case OpKind::end:
+      break;
+  }
+  switch (op.kind) {
+    case OpKind::write:
+      j["value"] = op.value;
+      break;
+    case OpKind::rmw:
+      j["mask"] = op.mask;
+      j["value"] = op.value;
+      break;
+    case OpKind::read:
+      if (op.has_expect) j["expect"] = ojson{{"mask", op.expect_mask}, {"value", op.expect_value}};
+      break;
+    case OpKind::poll:
+      j["mask"] = op.mask;
+      j["value"] = op.value;
+      j["interval_us"] = op.interval_us;
+      j["timeout_us"] = op.timeout_us;
+      j["on_timeout"] = op.on_timeout == OnTimeout::fail ? "fail" : "continue";
+      break;
+    case OpKind::delay:
+      j["us"] = op.us;
+      break;
+    case OpKind::end:
+      break;
+  }
+  if (!op.src.empty()) j["src"] = src_json(op.src);
+  if (!op.comment.empty()) j["comment"] = op.comment;
+  return j;
+}
+
+ojson metadata_json(const Metadata& m) {
+  ojson j;
+  j["source_rom_sha1"] = m.source_rom_sha1;
+  j["source_rom_sha256"] = m.source_rom_sha256;
+  j["generated"] = m.generated;
+  j["pipeline_version"] = m.pipeline_version;
+  j["method"] = m.method;
+  ojson c = ojson::object();
+  for (const auto& [k, v] : m.counters) c[k] = v;
+  j["counters"] = std::move(c);
+  return j;
+}
+
+ojson event_json(const TraceEvent& e) {
+  ojson j;
+  j["seq"] = e.seq;
+  j["t_ns"] = e.t_ns;
+  if (e.kind == EventKind::service) {
+    j["service"] = e.service;
+    if (e.wait_ns) j["wait_ns"] = e.wait_ns;
+  } else {
+    j["space"] = space_text(e.space, e.space_name);
+    if (space_has_bar(e.space)) j["bar"] = e.bar;
+    j["offset"] = e.offset;
+    j["width"] = e.width;
+    j["dir"] = e.dir == Dir::read ? "r" : "w";
+    j["value"] = e.value;
+    if (e.loop_exit) j["loop_exit"] = true;
+  }
+  if (e.cs_ip) j["cs_ip"] = format_cs_ip(*e.cs_ip);
+  if (e.icount) j["icount"] = *e.icount;
+  if (e.op) j["op"] = *e.op;
+  if (e.rom_offset) j["rom_offset"] = *e.rom_offset;
+  return j;
+}
+
+ojson header_json(const TraceHeader& h) {
+  ojson j;
+  j["trace_version"] = kTraceVersion;
+  j["source"] = h.source;
+  if (h.device) j["device"] = device_json(*h.device);
+  if (!h.rom_sha256.empty()) j["rom_sha256"] = h.rom_sha256;
+  if (!h.tool_version.empty()) j["tool_version"] = h.tool_version;
+  return j;
+}
+
+ojson location_json(const RegLocation& l) {
+  ojson j;
+  j["space"] = std::string(space_name(l.space));
+  if (space_has_bar(l.space)) j["bar"] = l.bar;
+  j["offset"] = l.offset;
+  j["width"] = l.width;
+  return j;
+}
+
+void location_from(const json& j, RegLocation& l) {
+  std::string ignored;
+  l.space = space_from(j.at("space"), ignored);
+  l.bar = j.value("bar", std::uint8_t{0});
+  l.offset = j.at("offset").get<std::uint64_t>();
+  l.width = j.value("width", std::uint8_t{8});
+}
+
+const char* behaviour_name(BehaviourKind k) {
+  switch (k) {
+#define GPUINIT_X(e, n) \
+  case BehaviourKind::e: return n;
+    GPUINIT_BEHAVIOURS(GPUINIT_X)
+#undef GPUINIT_X
+  }
+  return "?";
+}
+
+BehaviourKind parse_behaviour(const std::string& s) {
+#define GPUINIT_X(e, n) \
+  if (s == n) return BehaviourKind::e;
+  GPUINIT_BEHAVIOURS(GPUINIT_X)
+#undef GPUINIT_X
+  throw std::invalid_argument("unknown behaviour '" + s + "'");
+}
+
+ojson regmap_json(const RegisterMap& m) {
+  ojson j;
+  j["regmap_version"] = kRegmapVersion;
+  j["name"] = m.name;
+  if (!m.description.empty()) j["description"] = m.description;
+  j["device"] = device_json(m.device);
+  j["vga"] = m.vga;
+  ojson regs = ojson::array();
+  for (const auto& r : m.registers) {
+    ojson rj;
+    rj["name"] = r.name;
+    rj["space"] = space_text(r.space, r.space_name);
+    if (space_has_bar(r.space)) rj["bar"] = r.bar;
+    rj["offset"] = r.offset;
+    rj["width"] = r.width;
+    rj["reset"] = r.reset;
+    rj["access"] = access_policy_name(r.access);
+    if (r.write_side_effect) rj["write_side_effect"] = true;
+    if (r.read_sensitive) rj["read_sensitive"] = true;
+    if (!r.description.empty()) rj["description"] = r.description;
+    if (!r.fields.empty()) {
+      ojson fs = ojson::array();
+      for (const auto& f : r.fields) {
+        ojson fj;
+        fj["name"] = f.name;
+        fj["lsb"] = f.lsb;
+        fj["msb"] = f.msb;
+        if (f.access) fj["access"] = access_policy_name(*f.access);
+        if (!f.description.empty()) fj["description"] = f.description;
+        fs.push_back(std::move(fj));
+      }
+      rj["fields"] = std::move(fs);
+    }
+    regs.push_back(std::move(rj));
+  }
+  j["registers"] = std::move(regs);
+  ojson spaces = ojson::array();
+  for (const auto& s : m.indexed_spaces)
+    spaces.push_back(ojson{{"name", s.name}, {"index", location_json(s.index)}, {"data", location_json(s.data)},
+                           {"size", s.size}});
+  j["indexed_spaces"] = std::move(spaces);
+  ojson beh = ojson::array();
+  for (const auto& b : m.behaviours) {
+    ojson bj;
+    bj["kind"] = behaviour_name(b.kind);
+    bj["register"] = b.reg;
+    bj["mask"] = b.mask;
+    bj["value"] = b.value;
+    if (b.kind == BehaviourKind::delayed_set) {
+      bj["trigger"] = b.trigger;
+      bj["trigger_mask"] = b.trigger_mask;
+      bj["trigger_value"] = b.trigger_value;
+      bj["delay_ns"] = b.delay_ns;
+    }
+    if (b.kind == BehaviourKind::readback) {
+      bj["when_mask"] = b.when_mask;
+      bj["when_value"] = b.when_value;
+      bj["else_value"] = b.else_value;
+    }
+    if (!b.description.empty()) bj["description"] = b.description;
+    beh.push_back(std::move(bj));
+  }
+  j["behaviours"] = std::move(beh);
+  return j;
+}
+
+template <class Fn>
+void catching(std::vector<Problem>& problems, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    problems.push_back({"", e.what()});
+  }
+}
+
+}  // namespace
+
+void to_json(json& j, const DeviceInfo& d) { j = json::parse(device_json(d).dump()); }
+void from_json(const json& j, DeviceInfo& d) {
+  d = DeviceInfo{};
+  d.vendor = j.at("vendor").get<std::uint16_t>();
+  d.device = j.at("device").get<std::uint16_t>();
+  if (j.contains("subsystem_vendor")) d.subsystem_vendor = j.at("subsystem_vendor").get<std::uint16_t>();
+  if (j.contains("subsystem_device")) d.subsystem_device = j.at("subsystem_device").get<std::uint16_t>();
+  d.class_code = j.value("class", std::uint32_t{0});
+  if (j.contains("bars"))
+    for (const auto& b : j.at("bars")) {
+      Bar bar;
+      bar.index = b.at("index").get<std::uint8_t>();
+      bar.kind = parse_bar_kind(b.at("kind").get<std::string>());
+      bar.size = b.at("size").get<std::uint64_t>();
+      bar.prefetchable = b.value("prefetchable", false);
+      d.bars.push_back(bar);
+    }
+  d.vga_decode = j.value("vga_decode", false);
+}
+
+void to_json(json& j, const Op& op) { j = json::parse(op_json(op).dump()); }
+void from_json(const json& j, Op& op) {
+  op = Op{};
+  const auto name = j.at("op").get<std::string>();
+  const auto kind = parse_op(name);
+  if (!kind) throw std::invalid_argument("unknown op '" + name + "'");
+  op.kind = *kind;
+  if (j.contains("space")) op.space = space_from(j.at("space"), op.space_name);
+  op.bar = j.value("bar", std::uint8_t{0});
+  op.offset = j.value("offset", std::uint64_t{0});
+  op.width = j.value("width", std::uint8_t{0});
+  op.value = j.value("value", std::uint64_t{0});
+  op.mask = j.value("mask", std::uint64_t{0});
+  if (j.contains("expect")) {
+    op.has_expect = true;
+    op.expect_mask = j.at("expect").at("mask").get<std::uint64_t>();
+    op.expect_value = j.at("expect").at("value").get<std::uint64_t>();
+  }
+  op.interval_us = j.value("interval_us", std::uint64_t{0});
+  op.timeout_us = j.value("timeout_us", std::uint64_t{0});
+  op.on_timeout = j.value("on_timeout", std::string("fail")) == "continue" ? OnTimeout::continue_ : OnTimeout::fail;
+  op.us = j.value("us", std::uint64_t{0});
+  if (j.contains("src")) src_from(j.at("src"), op.src);
+  op.comment = j.value("comment", std::string());
+}
+
+void to_json(json& j, const InitSequence& s) { j = json::parse(write_sequence(s)); }
+void from_json(const json& j, InitSequence& s) {
+  s = InitSequence{};
+  if (j.contains("_metadata")) {
+    const auto& m = j.at("_metadata");
+    s.metadata.source_rom_sha1 = m.value("source_rom_sha1", std::string("unknown"));
+    s.metadata.source_rom_sha256 = m.value("source_rom_sha256", std::string());
+    s.metadata.generated = m.value("generated", std::string());
+    s.metadata.pipeline_version = m.value("pipeline_version", std::string());
+    s.metadata.method = m.value("method", std::string());
+    if (m.contains("counters"))
+      for (const auto& [k, v] : m.at("counters").items()) s.metadata.counters[k] = v.get<std::uint64_t>();
+  }
+  if (j.contains("device")) from_json(j.at("device"), s.device);
+  for (const auto& o : j.at("init_sequence")) {
+    Op op;
+    from_json(o, op);
+    s.ops.push_back(std::move(op));
+  }
+}
+
+void to_json(json& j, const TraceEvent& e) { j = json::parse(event_json(e).dump()); }
+void from_json(const json& j, TraceEvent& e) {
+  e = TraceEvent{};
+  e.seq = j.at("seq").get<std::uint64_t>();
+  e.t_ns = j.value("t_ns", std::uint64_t{0});
+  if (j.contains("service")) {
+    e.kind = EventKind::service;
+    e.service = j.at("service").get<std::string>();
+    e.wait_ns = j.value("wait_ns", std::uint64_t{0});
+  } else {
+    e.kind = EventKind::access;
+    e.space = space_from(j.at("space"), e.space_name);
+    e.bar = j.value("bar", std::uint8_t{0});
+    e.offset = j.at("offset").get<std::uint64_t>();
+    e.width = j.at("width").get<std::uint8_t>();
+    const auto d = j.at("dir").get<std::string>();
+    if (d != "r" && d != "w") throw std::invalid_argument("dir must be \"r\" or \"w\"");
+    e.dir = d == "r" ? Dir::read : Dir::write;
+    e.value = j.at("value").get<std::uint64_t>();
+    e.loop_exit = j.value("loop_exit", false);
+  }
+  if (j.contains("cs_ip")) {
+    auto v = parse_cs_ip(j.at("cs_ip").get<std::string>());
+    if (!v) throw std::invalid_argument("cs_ip is not of the form ssss:oooo");
+    e.cs_ip = *v;
+  }
+  if (j.contains("icount")) e.icount = j.at("icount").get<std::uint64_t>();
+  if (j.contains("op")) e.op = j.at("op").get<std::uint64_t>();
+  if (j.contains("rom_offset")) e.rom_offset = j.at("rom_offset").get<std::uint32_t>();
+}
+
+void to_json(json& j, const TraceHeader& h) { j = json::parse(header_json(h).dump()); }
+void from_json(const json& j, TraceHeader& h) {
+  h = TraceHeader{};
+  h.source = j.value("source", std::string());
+  if (j.contains("device")) {
+    DeviceInfo d;
+    from_json(j.at("device"), d);
+    h.device = d;
+  }
+  h.rom_sha256 = j.value("rom_sha256", std::string());
+  h.tool_version = j.value("tool_version", std::string());
+}
+
+void to_json(json& j, const RegisterMap& m) { j = json::parse(regmap_json(m).dump()); }
+void from_json(const json& j, RegisterMap& m) {
+  m = RegisterMap{};
+  m.name = j.at("name").get<std::string>();
+  m.description = j.value("description", std::string());
+  from_json(j.at("device"), m.device);
+  m.vga = j.value("vga", false);
+  for (const auto& rj : j.at("registers")) {
+    Register r;
+    r.name = rj.at("name").get<std::string>();
+    r.space = space_from(rj.at("space"), r.space_name);
+    r.bar = rj.value("bar", std::uint8_t{0});
+    r.offset = rj.at("offset").get<std::uint64_t>();
+    r.width = rj.value("width", std::uint8_t{32});
+    r.reset = rj.value("reset", std::uint64_t{0});
+    const auto acc = rj.value("access", std::string("rw"));
+    const auto a = parse_access_policy(acc);
+    if (!a) throw std::invalid_argument("unknown access policy '" + acc + "'");
+    r.access = *a;
+    r.write_side_effect = rj.value("write_side_effect", false);
+    r.read_sensitive = rj.value("read_sensitive", false);
+    r.description = rj.value("description", std::string());
+    if (rj.contains("fields"))
+      for (const auto& fj : rj.at("fields")) {
+        RegField f;
+        f.name = fj.at("name").get<std::string>();
+        f.lsb = fj.at("lsb").get<std::uint8_t>();
+        f.msb = fj.at("msb").get<std::uint8_t>();
+        if (fj.contains("access")) {
+          const auto fa = parse_access_policy(fj.at("access").get<std::string>());
+          if (!fa) throw std::invalid_argument("unknown field access policy");
+          f.access = *fa;
+        }
+        f.description = fj.value("description", std::string());
+        r.fields.push_back(std::move(f));
+      }
+    m.registers.push_back(std::move(r));
+  }
+  if (j.contains("indexed_spaces"))
+    for (const auto& sj : j.at("indexed_spaces")) {
+      IndexedSpace s;
+      s.name = sj.at("name").get<std::string>();
+      location_from(sj.at("index"), s.index);
+      location_from(sj.at("data"), s.data);
+      s.size = sj.value("size", std::uint32_t{256});
+      m.indexed_spaces.push_back(std::move(s));
+    }
+  if (j.contains("behaviours"))
+    for (const auto& bj : j.at("behaviours")) {
+      Behaviour b;
+      b.kind = parse_behaviour(bj.at("kind").get<std::string>());
+      b.reg = bj.at("register").get<std::string>();
+      b.mask = bj.value("mask", ~std::uint64_t{0});
+      b.value = bj.value("value", std::uint64_t{0});
+      b.trigger = bj.value("trigger", std::string());
+      b.trigger_mask = bj.value("trigger_mask", std::uint64_t{0});
+      b.trigger_value = bj.value("trigger_value", std::uint64_t{0});
+      b.delay_ns = bj.value("delay_ns", std::uint64_t{0});
+      b.when_mask = bj.value("when_mask", std::uint64_t{0});
+      b.when_value = bj.value("when_value", std::uint64_t{0});
+      b.else_value = bj.value("else_value", std::uint64_t{0});
+      b.description = bj.value("description", std::string());
+      m.behaviours.push_back(std::move(b));
+    }
+}
+
+std::string write_sequence(const InitSequence& s) {
+  // Top level pretty-printed, one op per line: stable and diffable.
+  std::string out = "{\n";
+  out += "  \"schema_version\": \"" + std::string(kSequenceSchemaVersion) + "\",\n";
+  out += "  \"_metadata\": " + metadata_json(s.metadata).dump() + ",\n";
+  out += "  \"device\": " + device_json(s.device).dump() + ",\n";
+  out += "  \"init_sequence\": [";
+  for (std::size_t i = 0; i < s.ops.size(); ++i) {
+    out += i ? ",\n    " : "\n    ";
+    out += op_json(s.ops[i]).dump();
+  }
+  out += s.ops.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+std::string write_trace_header(const TraceHeader& h) { return header_json(h).dump() + "\n"; }
+std::string write_trace_event(const TraceEvent& e) { return event_json(e).dump() + "\n"; }
+
+std::string write_trace(const Trace& t) {
+  std::string out = write_trace_header(t.header);
+  for (const auto& e : t.events) out += write_trace_event(e);
+  return out;
+}
+
+std::string write_regmap(const RegisterMap& m) { return regmap_json(m).dump(2) + "\n"; }
+
+Loaded<InitSequence> load_sequence(std::string_view text) {
+  Loaded<InitSequence> r;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    r.problems.push_back({"", "not valid JSON"});
+    return r;
+  }
+  r.problems = check_schema(SchemaId::sequence, j);
+  if (!r.problems.empty()) return r;
+  InitSequence s;
+  catching(r.problems, [&] { from_json(j, s); });
+  if (r.problems.empty()) r.value = std::move(s);
+  return r;
+}
+
+Loaded<Trace> load_trace(std::string_view text) {
+  Loaded<Trace> r;
+  Trace t;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  bool have_header = false;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    const std::string where = "line " + std::to_string(line_no);
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded()) {
+      r.problems.push_back({where, "not valid JSON"});
+      return r;
+    }
+    const SchemaId id = have_header ? SchemaId::trace_event : SchemaId::trace_header;
+    for (auto& p : check_schema(id, j)) r.problems.push_back({where + p.where, p.message});
+    if (!r.problems.empty()) return r;
+    catching(r.problems, [&] {
+      if (!have_header) from_json(j, t.header);
+      else t.events.emplace_back(j.get<TraceEvent>());
+    });
+    if (!r.problems.empty()) {
+      r.problems.back().where = where;
+      return r;
+    }
+    have_header = true;
+  }
+  if (!have_header) {
+    r.problems.push_back({"line 1", "empty trace: no header line"});
+    return r;
+  }
+  r.value = std::move(t);
+  return r;
+}
+
+Loaded<RegisterMap> load_regmap(std::string_view text) {
+  Loaded<RegisterMap> r;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    r.problems.push_back({"", "not valid JSON"});
+    return r;
+  }
+  r.problems = check_schema(SchemaId::regmap, j);
+  if (!r.problems.empty()) return r;
+  RegisterMap m;
+  catching(r.problems, [&] { from_json(j, m); });
+  if (r.problems.empty()) r.value = std::move(m);
+  return r;
+}
+
+}  // namespace gpuinit
