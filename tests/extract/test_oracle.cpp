@@ -58,8 +58,12 @@ Case load_case(const std::string& card) {
   return c;
 }
 
-void check_card(const std::string& card) {
+void check_card(const std::string& card, bool seabios_defaults = false) {
   Case c = load_case(card);
+  if (seabios_defaults) {  // only the card's identity: placement and entry state are ours
+    c.cfg.bar_bases.clear();
+    c.cfg.entry = x86::EntryRegs{};
+  }
   CaptureModel model(c.oracle, card);
   const auto res = x86::run_option_rom(c.rom, c.cfg, model);
   INFO(card << ": " << x86::pc_stop_name(res.stop) << ": " << res.message);
@@ -80,6 +84,28 @@ TEST_CASE("bochs-display matches QEMU") { check_card("bochs-display"); }
 TEST_CASE("virtio matches QEMU") { check_card("virtio"); }
 TEST_CASE("vmware matches QEMU") { check_card("vmware"); }
 TEST_CASE("qxl matches QEMU") { check_card("qxl"); }
+
+TEST_CASE("default machine matches QEMU's SeaBIOS set-up") {
+  for (const char* card : {"stdvga", "cirrus", "ati-rage128p", "ati-rv100", "virtio", "qxl"}) {
+    INFO(card);
+    check_card(card, true);
+  }
+}
+
+TEST_CASE("the comparer reports a changed written value") {
+  Case c = load_case("stdvga");
+  auto mutated = c.oracle.events;
+  for (auto& e : mutated)
+    if (e.dir == Dir::write && e.space == Space::vga_io) {
+      e.value ^= 1;
+      break;
+    }
+  const auto diff = test::first_divergence(mutated, c.oracle.events);
+  CHECK(diff.find("vga_io") != std::string::npos);
+  mutated.pop_back();
+  CHECK_FALSE(test::first_divergence(mutated, c.oracle.events).empty());
+  CHECK(test::first_divergence(c.oracle.events, c.oracle.events).empty());
+}
 
 TEST_CASE("ramfb spins until the instruction budget") {
   const auto rom = read_file_bytes(kSeabios / "vgabios-ramfb.bin");

@@ -978,6 +978,32 @@ std::optional<PcirIds> read_pcir(std::span<const std::uint8_t> image) noexcept {
   return ids;
 }
 
+std::vector<ChainImage> walk_images(std::span<const std::uint8_t> rom) {
+  std::vector<ChainImage> out;
+  std::size_t at = 0;
+  while (out.size() < kMaxChainImages && at < rom.size() && rom.size() - at >= 3) {
+    const auto img = rom.subspan(at);
+    if (img[0] != 0x55 || img[1] != 0xAA) break;
+    ChainImage ci;
+    ci.offset = at;
+    ci.length = std::size_t(img[2]) * 512;
+    bool last = true;
+    if (img.size() >= 0x1A) {
+      const std::size_t p = img[0x18] | img[0x19] << 8;
+      if (p <= img.size() && img.size() - p >= 0x18 && std::memcmp(&img[p], "PCIR", 4) == 0) {
+        ci.code_type = img[p + 0x14];
+        ci.length = std::size_t(img[p + 0x10] | img[p + 0x11] << 8) * 512;
+        last = (img[p + 0x15] & 0x80) != 0;
+      }
+    }
+    if (ci.length == 0 || ci.length > img.size()) ci.length = img.size();  // truncated: keep what there is
+    out.push_back(ci);
+    if (last) break;
+    at += ci.length;
+  }
+  return out;
+}
+
 PcResult run_option_rom(std::span<const std::uint8_t> image, const PcConfig& cfg, DeviceModel& model) {
   if (image.size() < 4 || image[0] != 0x55 || image[1] != 0xAA) {
     PcResult res;

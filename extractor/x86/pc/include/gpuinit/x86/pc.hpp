@@ -19,6 +19,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "gpuinit/devices/device_model.hpp"
 #include "gpuinit/format/device.hpp"
@@ -95,5 +96,16 @@ struct PcirIds {
   std::uint32_t class_code = 0;
 };
 [[nodiscard]] std::optional<PcirIds> read_pcir(std::span<const std::uint8_t> image) noexcept;
+
+// One image of an option ROM's chain (just enough to pick the x86 image to run; the full
+// parser is gpuinit::rom::parse_rom).
+struct ChainImage {
+  std::size_t offset = 0, length = 0;
+  std::optional<std::uint8_t> code_type;  // PCIR code type; nullopt without a PCIR
+};
+inline constexpr std::size_t kMaxChainImages = 16;
+// Walks 0x55AA images by PCIR image length until the last-image bit, a bad signature or
+// kMaxChainImages. Never reads outside `rom`.
+[[nodiscard]] std::vector<ChainImage> walk_images(std::span<const std::uint8_t> rom);
 
 }  // namespace gpuinit::x86
