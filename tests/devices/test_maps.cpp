@@ -204,3 +204,18 @@ TEST_CASE("maps: qemu-stdvga answers the Bochs DISPI id handshake") {
   CHECK(m->read(port(Space::port, 0x1CF, 16), 0) == 256);  // 16 MiB in 64 KiB units
   CHECK(m->unknown_registers().empty());
 }
+
+#include "gpuinit/devices/model_factory.hpp"
+
+TEST_CASE("factory: builds each kind of model from its spec, and names what is wrong") {
+  CHECK(make_device_model("generic").model->name() == "generic");
+  auto g = make_device_model("generic:0xff");
+  REQUIRE(g.model);
+  CHECK(g.model->read(port(Space::mmio, 0, 16), 0) == 0xFFFF);
+  auto m = make_device_model("map:gpuinit-ref", GPUINIT_SOURCE_DIR "/devices/maps");
+  REQUIRE(m.model);
+  CHECK(m.model->name() == "map:gpuinit-ref");
+  CHECK(make_device_model("generic:300").problems.at(0).message.find("byte") != std::string::npos);
+  CHECK(!make_device_model("map:/nonexistent/x.json").model);
+  CHECK(make_device_model("bogus").problems.at(0).message.find("unknown model") != std::string::npos);
+}
