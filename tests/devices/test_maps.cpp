@@ -163,3 +163,59 @@ TEST_CASE("maps: load_checked_regmap refuses a document breaking the rules") {
   REQUIRE(!r.problems.empty());
   CHECK(r.problems[0].where == "/registers/1");
 }
+
+namespace {
+std::unique_ptr<MapModel> model_of(const char* file) {
+  const auto m = load_checked_regmap(read_file_text(std::string(GPUINIT_SOURCE_DIR "/devices/maps/") + file));
+  REQUIRE(m.ok());
+  std::vector<Problem> problems;
+  auto model = MapModel::create(*m.value, {}, problems);
+  REQUIRE(model);
+  return model;
+}
+Access port(Space s, std::uint64_t off, std::uint8_t w) {
+  Access a;
+  a.space = s;
+  a.offset = off;
+  a.width = w;
+  return a;
+}
+}  // namespace
+
+TEST_CASE("maps: qemu-cirrus unlocks with SR6 = 0x12 (masked 0x17) as SeaVGABIOS probes it") {
+  auto m = model_of("qemu-cirrus.json");
+  m->write(port(Space::vga_io, 0x3C4, 16), 0x9206, 0);  // SR6 <- 0x92
+  CHECK(m->read(port(Space::vga_io, 0x3C5, 8), 0) == 0x12);
+  m->write(port(Space::vga_io, 0x3C5, 8), 0x00, 0);
+  CHECK(m->read(port(Space::vga_io, 0x3C5, 8), 0) == 0x0F);
+  m->write(port(Space::vga_io, 0x3C2, 8), 0x01, 0);
+  m->write(port(Space::vga_io, 0x3D4, 8), 0x27, 0);
+  CHECK(m->read(port(Space::vga_io, 0x3D5, 8), 0) == 0xB8);
+  CHECK(m->namer().name(Space::vga_seq, {}, 0, 6) == "SR06_UNLOCK");
+}
+
+TEST_CASE("maps: qemu-stdvga answers the Bochs DISPI id handshake") {
+  auto m = model_of("qemu-stdvga.json");
+  CHECK(m->read(port(Space::port, 0x1CF, 16), 0) == 0xB0C5);  // index 0 = ID after reset
+  m->write(port(Space::port, 0x1CE, 16), 0, 0);
+  m->write(port(Space::port, 0x1CF, 16), 0xB0C0, 0);
+  CHECK(m->read(port(Space::port, 0x1CF, 16), 0) == 0xB0C0);
+  m->write(port(Space::port, 0x1CE, 16), 0x0A, 0);
+  CHECK(m->read(port(Space::port, 0x1CF, 16), 0) == 256);  // 16 MiB in 64 KiB units
+  CHECK(m->unknown_registers().empty());
+}
+
+#include "gpuinit/devices/model_factory.hpp"
+
+TEST_CASE("factory: builds each kind of model from its spec, and names what is wrong") {
+  CHECK(make_device_model("generic").model->name() == "generic");
+  auto g = make_device_model("generic:0xff");
+  REQUIRE(g.model);
+  CHECK(g.model->read(port(Space::mmio, 0, 16), 0) == 0xFFFF);
+  auto m = make_device_model("map:gpuinit-ref", GPUINIT_SOURCE_DIR "/devices/maps");
+  REQUIRE(m.model);
+  CHECK(m.model->name() == "map:gpuinit-ref");
+  CHECK(make_device_model("generic:300").problems.at(0).message.find("byte") != std::string::npos);
+  CHECK(!make_device_model("map:/nonexistent/x.json").model);
+  CHECK(make_device_model("bogus").problems.at(0).message.find("unknown model") != std::string::npos);
+}

@@ -1037,7 +1037,10 @@ void Cpu::Impl::exec_w(u8 op) {
       s = sp_add(s, -i32(size));
       // Check the bottom of the new frame is addressable, as the CPU does.
       lin_addr(SS, s, 1);
-      sg<W>(EBP, frame);
+      // The frame pointer is copied at the stack's width (BP on a 16-bit stack), as LEAVE
+      // copies it back.
+      if (ss32()) r.gpr[EBP] = frame;
+      else sg<2>(EBP, frame);
       set_sp(s);
       return;
     }
