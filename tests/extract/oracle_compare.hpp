@@ -21,8 +21,9 @@ inline std::vector<TraceEvent> rom_accesses(const std::vector<TraceEvent>& event
 
 inline std::string describe(const TraceEvent& e) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%s%s%u +0x%llx w%u %s value=0x%llx at %s", std::string(space_name(e.space)).c_str(),
-                space_has_bar(e.space) ? ":" : "", space_has_bar(e.space) ? unsigned(e.bar) : 0u,
+  std::string where(space_name(e.space));
+  if (space_has_bar(e.space)) where += std::to_string(e.bar);
+  std::snprintf(buf, sizeof buf, "%s +0x%llx w%u %s value=0x%llx at %s", where.c_str(),
                 static_cast<unsigned long long>(e.offset), unsigned(e.width), e.dir == Dir::read ? "r" : "w",
                 static_cast<unsigned long long>(e.value), e.cs_ip ? format_cs_ip(*e.cs_ip).c_str() : "?");
   return buf;
