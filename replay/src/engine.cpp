@@ -270,7 +270,8 @@ RunReport Program::run(Target& target, const ReplayOptions& opt, Trace* trace) c
           }
           const std::uint64_t timeout = sat_mul_1000(op.timeout_us);
           const std::uint64_t interval =
-              std::max({sat_mul_1000(op.interval_us), timeout / kMaxPollReads, std::uint64_t{1}});
+              std::max({sat_mul_1000(op.interval_us), timeout / kMaxPollReads + (timeout % kMaxPollReads != 0),
+                        std::uint64_t{1}});
           bool spent = false;
           for (;;) {
             if (!r.budget(i)) { spent = true; break; }
@@ -342,7 +343,7 @@ RunReport Program::run(Target& target, const ReplayOptions& opt, Trace* trace) c
   return rep;
 }
 
-RunReport replay(const InitSequence& seq, Target& target, const ReplayOptions& opt, Trace* trace) {
+RunReport run_sequence(const InitSequence& seq, Target& target, const ReplayOptions& opt, Trace* trace) {
   std::vector<Problem> problems;
   const Capabilities caps = target.capabilities();
   auto prog = Program::compile(seq, caps, problems);

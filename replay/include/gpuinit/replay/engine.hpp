@@ -108,7 +108,7 @@ class Program {
 
 // check + compile + run. A refused sequence returns a report with refused = true and no
 // access made. Target errors (exceptions) become a failure of the op that met them.
-[[nodiscard]] RunReport replay(const InitSequence& seq, Target& target, const ReplayOptions& opt = {},
+[[nodiscard]] RunReport run_sequence(const InitSequence& seq, Target& target, const ReplayOptions& opt = {},
                                Trace* trace = nullptr);
 
 // Renderers of a report: JSON (one object, stable key order) and text for humans.
