@@ -142,7 +142,7 @@ std::vector<Item> items_of(DocView d, DiffMode mode, const Filter& f) {
 std::string reg_name(const DiffOptions& opt, const Item& it) {
   if (!opt.namer || !has_loc(it)) return {};
   const Loc l = loc_of(it);
-  return std::string(opt.namer->name(l.space, l.name, l.bar, l.offset));
+  return map_name(opt.namer, l.space, l.name, l.bar, l.offset);
 }
 
 std::string describe(const Item& it, const DiffOptions& opt) {
@@ -390,7 +390,7 @@ DiffResult diff(DocView a, DocView b, const DiffOptions& opt) {
     StateDifference d;
     const auto& [sp, nm, bar, off, w] = k;
     d.location = describe_location(Space(sp), nm, bar, off) + " w" + std::to_string(w);
-    if (opt.namer) d.register_name = std::string(opt.namer->name(Space(sp), nm, bar, off));
+    d.register_name = map_name(opt.namer, Space(sp), nm, bar, off);
     d.a = va;
     d.b = vb;
     r.state.push_back(std::move(d));

@@ -224,9 +224,8 @@ struct Runner {
 };
 
 std::string reg_suffix(const ReplayOptions& opt, const Op& op) {
-  if (!opt.namer) return {};
-  const auto n = opt.namer->name(op.space, op.space_name, op.bar, op.offset);
-  return n.empty() ? std::string() : " (" + std::string(n) + ")";
+  const std::string n = map_name(opt.namer, op.space, op.space_name, op.bar, op.offset);
+  return n.empty() ? std::string() : " (" + n + ")";
 }
 
 [[gnu::cold]] Failure budget_failure(std::size_t i, std::uint64_t max) {
@@ -388,7 +387,7 @@ RunReport Program::run(Target& target, const ReplayOptions& opt, Trace* trace) c
     st.offset = op.offset;
     st.value = r.slots[slot].value;
     st.last_op = r.slots[slot].last_op_plus1 - 1;
-    if (opt.namer) st.name = std::string(opt.namer->name(op.space, op.space_name, op.bar, op.offset));
+    st.name = map_name(opt.namer, op.space, op.space_name, op.bar, op.offset);
     rep.final_state.push_back(std::move(st));
   }
   return rep;

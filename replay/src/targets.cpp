@@ -7,10 +7,7 @@
 #include "gpuinit/format/file_io.hpp"
 #include "gpuinit/format/json_io.hpp"
 
-#if __has_include("gpuinit/devices/map_model.hpp")
 #include "gpuinit/devices/map_model.hpp"
-#define GPUINIT_HAVE_MAP_MODEL 1
-#endif
 
 namespace gpuinit::replay {
 
@@ -36,13 +33,17 @@ std::unique_ptr<Target> make_model(const TargetOptions& o) {
     map = &*loaded;
   }
   if (!map) return std::make_unique<ModelTarget>(std::make_unique<GenericModel>(), std::vector<std::string>{}, true);
-#ifdef GPUINIT_HAVE_MAP_MODEL
+  std::vector<Problem> problems;
+  auto model = MapModel::create(*map, {}, problems);
+  if (!model) {
+    std::string msg = (o.map_path.empty() ? "register map '" + map->name + "'" : o.map_path.string()) +
+                      ": cannot build a device model from it";
+    for (const auto& p : problems) msg += "\n  " + p.str();
+    throw std::runtime_error(msg);
+  }
   std::vector<std::string> named;
   for (const auto& s : map->indexed_spaces) named.push_back(s.name);
-  return std::make_unique<ModelTarget>(make_map_model(*map), std::move(named), false);
-#else
-  throw std::runtime_error("the register-map model is not part of this build; run without --map for the generic model");
-#endif
+  return std::make_unique<ModelTarget>(std::move(model), std::move(named), false);
 }
 
 }  // namespace

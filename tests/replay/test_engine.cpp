@@ -305,3 +305,55 @@ TEST_CASE("a replay trace is trace v1 and loads back") {
   REQUIRE(back.ok());
   CHECK(*back.value == trace);
 }
+
+namespace {
+const char* kRefMap = GPUINIT_SOURCE_DIR "/devices/maps/gpuinit-ref.json";
+Op pll(OpKind k, std::uint64_t index) {
+  Op o = write_op(index, 0);
+  o.kind = k;
+  o.space = Space::named;
+  o.space_name = "pllmc";
+  return o;
+}
+}  // namespace
+
+TEST_CASE("model target from the reference map: PLL lock poll - w1c - constant id - names") {
+  const RegisterMap map = load_regmap_file(kRefMap);
+  const RegisterNamer namer(map);
+  auto target = builtin_targets().make({"model", kRefMap, nullptr, std::nullopt, {}});
+  CHECK(target->name() == "model:map:gpuinit-ref");
+  Op enable = pll(OpKind::write, 0x0);  // PLL_CTRL: enable, power-down clear
+  enable.value = 0x1;
+  Op lock = pll(OpKind::poll, 0x2);  // PLL_STATUS.LOCK sets 100 us later
+  lock.mask = 1;
+  lock.value = 1;
+  lock.interval_us = 10;
+  lock.timeout_us = 1000;
+  auto seq = seq_of({read_op(0x0, std::pair{0xFFFF'FFFFull, 0x4749'0100ull}), enable, lock,
+                     write_op(0x20, 0x1),  // INT_STATUS is w1c, reset 0x5
+                     read_op(0x20, std::pair{0xFFull, 0x4ull}), end_op()});
+  ReplayOptions o;
+  o.namer = &namer;
+  const RunReport r = run_sequence(seq, *target, o);
+  INFO(report_text(r));
+  CHECK(r.ok());
+  REQUIRE(r.polls.size() == 1);
+  CHECK(r.polls[0].satisfied);
+  CHECK(r.polls[0].waited_ns == 100'000);
+  CHECK(r.expectations_met == 2);
+  bool named = false;
+  for (const auto& s : r.final_state) named |= s.name == "PLL_STATUS";
+  CHECK(named);
+
+  // The same poll with a 50 us timeout fails, naming the register.
+  auto t2 = builtin_targets().make({"model", {}, &map, std::nullopt, {}});
+  seq.ops[2].timeout_us = 50;
+  const RunReport f = run_sequence(seq, *t2, o);
+  REQUIRE(f.failures.size() == 1);
+  CHECK(f.failures[0].op == 2);
+  CHECK_THAT(f.failures[0].message, Catch::Contains("(PLL_STATUS)") && Catch::Contains("timed out"));
+  // A named space the map lacks is refused.
+  seq.ops[1].space_name = "nosuch";
+  auto t3 = builtin_targets().make({"model", {}, &map, std::nullopt, {}});
+  CHECK(run_sequence(seq, *t3, o).refused);
+}
