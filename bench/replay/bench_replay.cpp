@@ -1,8 +1,10 @@
 // Replay speed on the model target: ops/s for a generated 1,000,000-op sequence, without and
 // with trace recording. Usage: bench_replay [ops] [repeats]
 //
-// Models: "generic" (the devices library's generic model, per-byte store) and "flat" (a
-// register file in a flat array, here to show the engine's own cost apart from a model's).
+// Models: "generic" (the devices library's generic model, per-byte store) over 4096
+// registers, "map" (the register-map model of the reference card) over its four read/write
+// BAR0 registers, and "flat" (a register file in a flat array, here to show the engine's
+// own cost apart from a model's).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "gpuinit/devices/generic_model.hpp"
+#include "gpuinit/devices/map_model.hpp"
 #include "gpuinit/replay/engine.hpp"
 #include "gpuinit/replay/targets.hpp"
 
@@ -34,18 +37,18 @@ class FlatModel final : public DeviceModel {
 
 // A mix like a reduced init sequence: mostly writes, some RMW, reads with expectations that
 // hold, polls satisfied at once (they wait on a value written just before), a few delays.
-InitSequence generate(std::size_t n) {
+InitSequence generate(std::size_t n, const std::vector<std::uint64_t>& offsets) {
   InitSequence s;
   s.metadata.method = "generated";
   s.ops.reserve(n + 1);
   std::mt19937_64 rng(42);
-  std::vector<std::uint64_t> last(4096);
+  std::vector<std::uint64_t> last(offsets.size());
   for (std::size_t i = 0; i < n; ++i) {
     Op o;
     o.space = Space::mmio;
     o.width = 32;
-    const std::uint64_t reg = rng() % 4096;
-    o.offset = reg * 4;
+    const std::uint64_t reg = rng() % offsets.size();
+    o.offset = offsets[reg];
     const unsigned pick = unsigned(rng() % 100);
     if (pick < 70) {
       o.kind = OpKind::write;
@@ -131,17 +134,32 @@ Timing measure(const InitSequence& seq, const MakeModel& make, bool trace, bool 
 int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 7;
-  const InitSequence seq = generate(n);
+  std::vector<std::uint64_t> all(4096);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i * 4;
+  const InitSequence seq = generate(n, all);
+  // The reference card's read/write registers in BAR0 (SCRATCH0, SCRATCH1, INT_ENABLE, FB_BASE).
+  const InitSequence ref_seq = generate(n, {0xC, 0x10, 0x24, 0x34});
+  const RegisterMap ref_map = load_regmap_file(GPUINIT_SOURCE_DIR "/devices/maps/gpuinit-ref.json");
   const double ops = double(seq.ops.size());
   std::printf("replay of a generated %zu-op sequence (70%% WRITE, 12%% RMW, 10%% READ+expect, 5%% POLL, 3%% DELAY),"
               " median of %d runs\n", seq.ops.size(), repeats);
   std::printf("%-8s %-34s %9s %9s %14s %14s\n", "model", "mode", "wall ms", "cpu ms", "M ops/s wall",
               "M ops/s cpu");
-  const std::pair<const char*, MakeModel> models[] = {
-      {"generic", [] { return std::make_unique<GenericModel>(); }},
-      {"flat", [] { return std::make_unique<FlatModel>(); }},
+  struct Case {
+    const char* name;
+    const InitSequence* seq;
+    MakeModel make;
   };
-  for (const auto& [name, make] : models) {
+  const Case cases[] = {
+      {"generic", &seq, [] { return std::make_unique<GenericModel>(); }},
+      {"map", &ref_seq,
+       [&ref_map]() -> std::unique_ptr<DeviceModel> {
+         std::vector<Problem> problems;
+         return MapModel::create(ref_map, {}, problems);
+       }},
+      {"flat", &seq, [] { return std::make_unique<FlatModel>(); }},
+  };
+  for (const auto& [name, sq, make] : cases) {
     struct Mode {
       const char* label;
       bool trace, pre;
@@ -149,7 +167,7 @@ int main(int argc, char** argv) {
     for (const Mode m : {Mode{"run_sequence (check+compile+run)", false, false},
                          Mode{"Program::run (precompiled)", false, true},
                          Mode{"run_sequence + trace", true, false}}) {
-      const Timing t = measure(seq, make, m.trace, m.pre, repeats);
+      const Timing t = measure(*sq, make, m.trace, m.pre, repeats);
       std::printf("%-8s %-34s %9.1f %9.1f %14.1f %14.1f\n", name, m.label, t.wall * 1e3, t.cpu * 1e3,
                   ops / t.wall / 1e6, ops / t.cpu / 1e6);
     }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
-#include <unordered_map>
 
 #include "gpuinit/version.hpp"
 
@@ -32,19 +31,49 @@ std::string where(std::size_t i) { return "/init_sequence/" + std::to_string(i);
 
 std::string op_location(const Op& op) { return describe_location(op.space, op.space_name, op.bar, op.offset); }
 
-// Location identity for the final-state table.
-struct LocKey {
-  std::uint32_t packed;  // space | bar << 8 | width << 16
-  std::uint64_t offset;
-  std::string_view name;
-  bool operator==(const LocKey&) const = default;
-};
-struct LocHash {
-  std::size_t operator()(const LocKey& k) const noexcept {
-    std::uint64_t h = k.offset * 0x9E3779B97F4A7C15ull ^ (std::uint64_t{k.packed} << 1);
-    if (!k.name.empty()) h ^= std::hash<std::string_view>{}(k.name) * 0xC2B2AE3D27D4EB4Full;
-    return static_cast<std::size_t>(h ^ (h >> 29));
+// Location -> dense slot, open addressing with linear probing: compile() looks up every op,
+// and a node-based map made that lookup the cost of a whole replay.
+class SlotTable {
+ public:
+  SlotTable() : t_(1024), mask_(1023) {}
+  // Returns the slot of (k1, k2) and whether it was new.
+  std::pair<std::uint32_t, bool> find_or_add(std::uint64_t k1, std::uint64_t k2) {
+    if ((used_ + 1) * 2 > t_.size()) grow();
+    std::size_t i = hash(k1, k2) & mask_;
+    for (;; i = (i + 1) & mask_) {
+      E& e = t_[i];
+      if (e.k1 == kEmpty) {
+        e = {k1, k2, std::uint32_t(used_++)};
+        return {e.slot, true};
+      }
+      if (e.k1 == k1 && e.k2 == k2) return {e.slot, false};
+    }
   }
+
+ private:
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+  struct E {
+    std::uint64_t k1 = kEmpty, k2 = 0;
+    std::uint32_t slot = 0;
+  };
+  static std::size_t hash(std::uint64_t k1, std::uint64_t k2) {
+    std::uint64_t h = (k2 ^ (k1 * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+    return std::size_t(h ^ (h >> 31));
+  }
+  void grow() {
+    std::vector<E> old(t_.size() * 2);
+    old.swap(t_);
+    mask_ = t_.size() - 1;
+    for (const E& e : old) {
+      if (e.k1 == kEmpty) continue;
+      std::size_t i = hash(e.k1, e.k2) & mask_;
+      while (t_[i].k1 != kEmpty) i = (i + 1) & mask_;
+      t_[i] = e;
+    }
+  }
+  std::vector<E> t_;
+  std::size_t mask_;
+  std::size_t used_ = 0;
 };
 
 }  // namespace
@@ -58,6 +87,11 @@ std::string describe_location(Space s, std::string_view space_name, unsigned bar
 
 std::vector<Problem> check_sequence(const InitSequence& seq, const Capabilities& caps) {
   std::vector<Problem> out;
+  std::uint32_t space_bits = 0;  // built-in spaces the target has, one bit each
+  for (Space sp : caps.spaces) space_bits |= std::uint32_t{1} << unsigned(sp);
+  std::uint64_t bar_size[6] = {};  // 0: unknown, not checked
+  for (const Bar& b : seq.device.bars)
+    if (b.index < 6) bar_size[b.index] = b.size;
   bool seen_end = false;
   for (std::size_t i = 0; i < seq.ops.size(); ++i) {
     const Op& op = seq.ops[i];
@@ -76,7 +110,8 @@ std::vector<Problem> check_sequence(const InitSequence& seq, const Capabilities&
       out.push_back({where(i), what() + ": width " + std::to_string(op.width) + " is not 8, 16, 32 or 64"});
       continue;
     }
-    if (!caps.supports(op.space, op.space_name))
+    if (op.space == Space::named ? !caps.supports(op.space, op.space_name)
+                                 : !(space_bits & (std::uint32_t{1} << unsigned(op.space))))
       out.push_back({where(i), what() + ": target has no space '" +
                                    (op.space == Space::named ? op.space_name : std::string(space_name(op.space))) +
                                    "'"});
@@ -91,9 +126,9 @@ std::vector<Problem> check_sequence(const InitSequence& seq, const Capabilities&
       out.push_back({where(i), what() + ": mask " + hex(op.mask) + " does not fit " + std::to_string(op.width) + " bits"});
     if (op.kind == OpKind::read && op.has_expect && ((op.expect_mask | op.expect_value) & ~wm))
       out.push_back({where(i), what() + ": expect does not fit " + std::to_string(op.width) + " bits"});
-    if (space_has_bar(op.space))
-      if (const Bar* b = seq.device.bar(op.bar); b && b->size && (op.offset >= b->size || op.width / 8 > b->size - op.offset))
-        out.push_back({where(i), what() + ": offset is outside BAR" + std::to_string(op.bar) + " (size " + hex(b->size) + ")"});
+    if (space_has_bar(op.space) && op.bar < 6)
+      if (const std::uint64_t size = bar_size[op.bar]; size && (op.offset >= size || op.width / 8u > size - op.offset))
+        out.push_back({where(i), what() + ": offset is outside BAR" + std::to_string(op.bar) + " (size " + hex(size) + ")"});
   }
   return out;
 }
@@ -106,9 +141,9 @@ std::unique_ptr<Program> Program::compile(const InitSequence& seq, const Capabil
   p->seq_ = &seq;
   p->caps_ = caps;
   p->steps_.resize(seq.ops.size());
-  std::unordered_map<LocKey, std::uint32_t, LocHash> slots;
-  // Consecutive ops mostly touch the same few registers: a one-entry cache before the map.
-  LocKey last_key{~0u, 0, {}};
+  SlotTable slots;
+  // Consecutive ops often touch the same register: a one-entry cache before the table.
+  std::uint64_t last_k1 = ~std::uint64_t{0}, last_k2 = 0;
   std::uint32_t last_slot = 0;
   for (std::size_t i = 0; i < seq.ops.size(); ++i) {
     const Op& op = seq.ops[i];
@@ -120,9 +155,8 @@ std::unique_ptr<Program> Program::compile(const InitSequence& seq, const Capabil
     s.bar = space_has_bar(op.space) ? op.bar : 0;
     s.width = op.width;
     s.offset = op.offset;
-    std::string_view name;
     if (op.space == Space::named) {
-      name = op.space_name;
+      const std::string_view name = op.space_name;
       auto it = std::find(p->names_.begin(), p->names_.end(), name);
       if (it == p->names_.end()) {
         if (p->names_.size() > 0xFFFF) {
@@ -160,13 +194,14 @@ std::unique_ptr<Program> Program::compile(const InitSequence& seq, const Capabil
       }
       default: break;
     }
-    const LocKey key{std::uint32_t(op.space) | std::uint32_t(s.bar) << 8 | std::uint32_t(op.width) << 16, op.offset,
-                     name};
-    if (!(key == last_key)) {
-      auto [it, fresh] = slots.try_emplace(key, std::uint32_t(slots.size()));
+    const std::uint64_t k1 = std::uint64_t(op.space) | std::uint64_t(s.bar) << 8 | std::uint64_t(op.width) << 16 |
+                             std::uint64_t(s.name) << 24;
+    if (k1 != last_k1 || op.offset != last_k2) {
+      const auto [slot, fresh] = slots.find_or_add(k1, op.offset);
       if (fresh) p->slot_first_op_.push_back(i);
-      last_key = key;
-      last_slot = it->second;
+      last_k1 = k1;
+      last_k2 = op.offset;
+      last_slot = slot;
     }
     s.slot = last_slot;
   }
