@@ -1,4 +1,5 @@
 // gpu-init replay SEQ --target schema|model [--map MAP] [--trace out.jsonl] [--keep-going] [--json]
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -46,6 +47,12 @@ int run_replay(const ReplayConfig& c) {
       std::cerr << "gpu-init replay: " << e.what() << "\n";
       return kError;
     }
+  }
+  if (map && (map->device.vendor != seq.device.vendor || map->device.device != seq.device.device)) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "map is for %04x:%04x, the sequence for %04x:%04x", unsigned(map->device.vendor),
+                  unsigned(map->device.device), unsigned(seq.device.vendor), unsigned(seq.device.device));
+    std::cerr << c.map << ": warning: " << buf << "\n";
   }
   const replay::TargetRegistry registry = replay::builtin_targets();
   replay::TargetOptions topt;

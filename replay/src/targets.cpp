@@ -126,6 +126,8 @@ std::unique_ptr<Target> make_target(const TargetOptions& opt, const TargetRegist
   return registry.make(opt);
 }
 
+std::unique_ptr<Target> make_target(const TargetOptions& opt) { return builtin_targets().make(opt); }
+
 RegisterMap load_regmap_file(const std::filesystem::path& p) {
   const std::string text = read_file_text(p);
   auto loaded = load_regmap(text);

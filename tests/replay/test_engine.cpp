@@ -357,3 +357,8 @@ TEST_CASE("model target from the reference map: PLL lock poll - w1c - constant i
   auto t3 = builtin_targets().make({"model", {}, &map, std::nullopt, {}});
   CHECK(run_sequence(seq, *t3, o).refused);
 }
+
+TEST_CASE("make_target without a registry makes the built-in targets") {
+  CHECK(make_target({"schema", {}, nullptr, std::nullopt, {}})->name() == "schema");
+  CHECK_THROWS_WITH(make_target({"sim", {}, nullptr, std::nullopt, {}}), Catch::Contains("unknown target 'sim'"));
+}
