@@ -6,7 +6,7 @@
 
 #include "gpuinit/format/file_io.hpp"
 #include "gpuinit/format/json_io.hpp"
-#include "helpers.hpp"
+#include "fixtures.hpp"
 
 using namespace gpuinit;
 using namespace gpuinit::test;

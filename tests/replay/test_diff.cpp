@@ -4,7 +4,7 @@
 
 #include "gpuinit/replay/diff.hpp"
 #include "gpuinit/replay/engine.hpp"
-#include "helpers.hpp"
+#include "fixtures.hpp"
 
 using namespace gpuinit;
 using namespace gpuinit::replay;

@@ -3,7 +3,7 @@
 #include "gpuinit/devices/generic_model.hpp"
 #include "gpuinit/format/json_io.hpp"
 #include "gpuinit/replay/engine.hpp"
-#include "helpers.hpp"
+#include "fixtures.hpp"
 
 using namespace gpuinit;
 using namespace gpuinit::replay;
