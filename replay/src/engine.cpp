@@ -227,9 +227,12 @@ struct Runner {
   std::uint64_t accesses = 0;
   std::uint64_t writes_suppressed = 0;
 
+  std::uint64_t events = 0;
+  TraceEvent scratch;  // the event when no trace is kept (streaming only)
+
   [[gnu::noinline]] void record(const Access& a, Dir dir, std::uint64_t v, std::size_t op) {
-    TraceEvent& e = trace->events.emplace_back();
-    e.seq = trace->events.size() - 1;
+    TraceEvent& e = trace ? trace->events.emplace_back() : scratch;
+    e.seq = events++;
     e.t_ns = target.now_ns();
     e.space = a.space;
     if (a.space == Space::named) e.space_name = a.space_name;
@@ -239,7 +242,9 @@ struct Runner {
     e.dir = dir;
     e.value = v;
     e.op = op;
+    if (opt.on_event) opt.on_event(e);
   }
+  [[nodiscard]] bool recording() const noexcept { return trace || opt.on_event; }
   // False when the access budget is spent.
   bool budget(std::uint64_t n = 1) {
     accesses += n;
@@ -247,13 +252,13 @@ struct Runner {
   }
   std::uint64_t read(const Access& a, std::size_t i) {
     const std::uint64_t v = target.read(a);
-    if (trace) record(a, Dir::read, v, i);
+    if (recording()) record(a, Dir::read, v, i);
     return v;
   }
   void write(const Access& a, std::uint64_t v, std::size_t i) {
     if (writable) target.write(a, v);
     else ++writes_suppressed;
-    if (trace) record(a, Dir::write, v, i);
+    if (recording()) record(a, Dir::write, v, i);
   }
   void note(std::uint32_t slot, std::uint64_t v, std::size_t i) { slots[slot] = {v, i + 1}; }
 };
@@ -300,11 +305,16 @@ RunReport Program::run(Target& target, const ReplayOptions& opt, Trace* trace) c
   rep.start_ns = target.now_ns();
   const std::size_t n = steps_.size();
   const Step* const steps = steps_.data();
-  const bool fast_writes = !trace && r.writable;
+  const bool fast_writes = !r.recording() && r.writable;
   std::size_t i = 0;
   bool stop = false;
   try {
     for (; i < n && !stop; ++i) {
+      if (opt.stop_requested && opt.stop_requested->load(std::memory_order_relaxed)) [[unlikely]] {
+        rep.failures.push_back({i, "op " + std::to_string(i) + ": stopped on request (interrupt) before this op"});
+        stop = true;
+        break;
+      }
       const Step& s = steps[i];
       Access a;
       a.space = s.space;

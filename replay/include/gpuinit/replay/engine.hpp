@@ -2,7 +2,9 @@
 // delays, READ expectations, the failure policy and the trace of every access it makes.
 #pragma once
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +29,13 @@ struct ReplayOptions {
   bool keep_going = false;  // continue after a failed poll or expectation
   const RegisterNamer* namer = nullptr;  // register names in the report (may be null)
   std::uint64_t max_accesses = kDefaultMaxAccesses;
+  // Called with every access as it is made (or, on a target that does not write, as it
+  // would be made), before the next one: a streaming trace that survives a crash, or the
+  // lines of a dry run. May be empty.
+  std::function<void(const TraceEvent&)> on_event;
+  // Checked between ops: once it reads true the run stops before the next op, with a
+  // failure saying so (Ctrl-C on real hardware). May be null.
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 struct PollRecord {
