@@ -3,6 +3,8 @@
 // through /dev/port. See hw_target.hpp for the safety rails.
 #include "gpuinit/hw/hw_target.hpp"
 
+#include "gpuinit/devices/register_namer.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -147,7 +149,10 @@ class HwTarget final : public replay::Target {
  public:
   HwTarget(PciFunction fn, HwOptions opt, const RegisterMap* map)
       : fn_(std::move(fn)), opt_(std::move(opt)), start_(std::chrono::steady_clock::now()) {
-    if (map) map_ = *map;
+    if (map) {
+      map_ = *map;
+      namer_ = RegisterNamer(map_);
+    }
     if (!opt_.commit) return;  // a dry run opens nothing
     for (const auto& b : fn_.bars) {
       const fs::path res = fn_.sysfs_dir / ("resource" + std::to_string(b.index));
@@ -311,12 +316,8 @@ class HwTarget final : public replay::Target {
     std::string where = a.space == Space::named ? std::string(a.space_name) : std::string(space_name(a.space));
     if (space_has_bar(a.space)) where += " BAR" + std::to_string(a.bar);
     where += "+" + hex(a.offset);
-    for (const auto& r : map_.registers)
-      if (r.space == a.space && r.offset == a.offset && (!space_has_bar(a.space) || r.bar == a.bar) &&
-          (a.space != Space::named || r.space_name == a.space_name)) {
-        where += " (" + r.name + ")";
-        break;
-      }
+    const std::string reg = namer_.name(a);
+    if (reg != RegisterNamer::neutral(a.space, a.space_name, a.bar, a.offset)) where += " (" + reg + ")";
     std::string line = std::string(opt_.commit ? "" : "would ") + (is_write ? "write " : "read ") + where + " [" +
                        std::to_string(a.width) + "]";
     if (is_write) line += " <- " + hex(value);
@@ -326,6 +327,7 @@ class HwTarget final : public replay::Target {
   PciFunction fn_;
   HwOptions opt_;
   RegisterMap map_;
+  RegisterNamer namer_;
   std::chrono::steady_clock::time_point start_;
   Bar bars_[6];
   int config_fd_ = -1;
