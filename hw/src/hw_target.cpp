@@ -67,6 +67,7 @@ void install_interrupt_handler() {
   sigaction(SIGINT, &sa, nullptr);
 }
 bool interrupted() noexcept { return g_interrupted.load(); }
+const std::atomic<bool>* interrupt_flag() noexcept { return &g_interrupted; }
 
 // Checks that one location is reachable on `fn`; returns a problem sentence or "".
 static std::string check_location(const PciFunction& fn, Space space, std::string_view named, unsigned bar,
@@ -355,6 +356,19 @@ std::unique_ptr<replay::Target> open_hw_target(const HwOptions& opt, const InitS
                         found.front().bdf,
                     std::move(problems));
   return std::make_unique<HwTarget>(std::move(found.front()), opt, map);
+}
+
+void register_hw_target(replay::TargetRegistry& registry, const InitSequence& seq, HwOptions base) {
+  registry.add("hw", "a real PCI card through sysfs (dry run unless --commit)",
+               [&seq, base](const replay::TargetOptions& t) {
+                 std::optional<RegisterMap> loaded;
+                 const RegisterMap* map = t.map;
+                 if (!map && !t.map_path.empty()) {
+                   loaded = replay::load_regmap_file(t.map_path);
+                   map = &*loaded;
+                 }
+                 return open_hw_target(base, seq, map);
+               });
 }
 
 }  // namespace gpuinit::hw

@@ -228,7 +228,7 @@ struct Runner {
   std::uint64_t writes_suppressed = 0;
 
   std::uint64_t events = 0;
-  TraceEvent scratch;  // the event when no trace is kept (streaming only)
+  TraceEvent scratch{};  // the event when no trace is kept (streaming only)
 
   [[gnu::noinline]] void record(const Access& a, Dir dir, std::uint64_t v, std::size_t op) {
     TraceEvent& e = trace ? trace->events.emplace_back() : scratch;

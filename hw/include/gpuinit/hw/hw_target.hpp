@@ -7,6 +7,7 @@
 //     make is reported through `log`, reads answer 0);
 //  4. absolute I/O ports outside the VGA window are refused unless allow_ports.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -19,6 +20,7 @@
 #include "gpuinit/format/sequence.hpp"
 #include "gpuinit/hw/pci.hpp"
 #include "gpuinit/replay/target.hpp"
+#include "gpuinit/replay/targets.hpp"
 
 namespace gpuinit::hw {
 
@@ -54,5 +56,11 @@ struct HwRefusal : std::runtime_error {
 // further accesses once set, so a run stops between ops.
 void install_interrupt_handler();
 [[nodiscard]] bool interrupted() noexcept;
+// The flag itself, for the replay engine's stop_requested (checked between ops).
+[[nodiscard]] const std::atomic<bool>* interrupt_flag() noexcept;
+
+// Adds "hw" to a replay target registry. The factory needs the whole sequence (it is
+// checked before any access), so it is bound here; `base` carries the CLI's choices.
+void register_hw_target(replay::TargetRegistry& registry, const InitSequence& seq, HwOptions base);
 
 }  // namespace gpuinit::hw
