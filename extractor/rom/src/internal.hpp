@@ -22,7 +22,7 @@ class Diags {
   std::vector<Diagnostic>& out_;
 };
 
-// Vendor tables of the in-chain x86 images: AtomBIOS, ATI legacy, NVIDIA BIT/BMP, Intel VBT.
+// Vendor tables of the x86 images: AtomBIOS, ATI legacy, NVIDIA BIT/BMP, Intel VBT.
 void find_tables(const Bytes& b, RomInfo& info, Diags& d);
 
 }  // namespace gpuinit::rom::detail

@@ -150,7 +150,9 @@ class Parser {
     const std::uint64_t end = info_.chain_end;
     if (end >= b_.size()) return;
     const bool ended_on_last = !info_.images.empty() && info_.images.back().last;
-    for (std::uint64_t pos = end; pos < b_.size() && info_.images.size() < kMaxImages;) {
+    // Start past the last image walked, so a zero-length image is not found again.
+    std::uint64_t pos = std::max(end, info_.images.empty() ? 0 : info_.images.back().offset + 1);
+    for (; pos < b_.size() && info_.images.size() < kMaxImages;) {
       auto found = find_image(pos);
       if (!found) break;
       if (*found == end && ended_on_last)

@@ -1,4 +1,4 @@
-// Vendor tables inside x86 images. Offsets inside these tables count from the image start;
+// Vendor tables inside x86 images (those after the chain too: they are often whole copies). Offsets inside these tables count from the image start;
 // the model stores file offsets.
 #include <algorithm>
 
@@ -19,7 +19,7 @@ class TableFinder {
   void run() {
     for (std::size_t i = 0; i < info_.images.size(); ++i) {
       const Image& img = info_.images[i];
-      if (!img.in_chain || (img.code_type && *img.code_type != 0)) continue;
+      if (img.code_type && *img.code_type != 0) continue;
       // Search only the image's bytes (and only what the file holds of it).
       const std::uint64_t end = img.offset + b_.clip(img.offset, img.length).size();
       atom_or_ati(i, img);
