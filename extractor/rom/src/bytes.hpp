@@ -40,10 +40,16 @@ class Bytes {
   // First offset in [from, to) where `magic` starts, if any (bounded by the range).
   [[nodiscard]] std::optional<std::uint64_t> find(std::string_view magic, std::uint64_t from, std::uint64_t to) const {
     auto s = clip(from, to > from ? to - from : 0);
-    auto it = std::search(s.begin(), s.end(), magic.begin(), magic.end(),
-                          [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); });
-    if (it == s.end()) return std::nullopt;
-    return from + static_cast<std::uint64_t>(it - s.begin());
+    if (magic.empty() || s.size() < magic.size()) return std::nullopt;
+    const std::uint8_t* p = s.data();
+    const std::uint8_t* const last = s.data() + (s.size() - magic.size());  // last possible start
+    while (p <= last) {
+      p = static_cast<const std::uint8_t*>(std::memchr(p, static_cast<unsigned char>(magic[0]), static_cast<std::size_t>(last - p) + 1));
+      if (!p) return std::nullopt;
+      if (std::memcmp(p, magic.data(), magic.size()) == 0) return from + static_cast<std::uint64_t>(p - s.data());
+      ++p;
+    }
+    return std::nullopt;
   }
 
  private:

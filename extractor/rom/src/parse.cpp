@@ -413,9 +413,9 @@ class Parser {
 
 }  // namespace
 
-RomInfo parse_rom(std::span<const std::uint8_t> bytes) {
+RomInfo parse_rom(std::span<const std::uint8_t> bytes, const ParseOptions& options) {
   RomInfo info;
-  info.sha256 = sha256_hex(bytes);
+  if (options.hash) info.sha256 = sha256_hex(bytes);
   Parser(bytes, info).run();
   return info;
 }
