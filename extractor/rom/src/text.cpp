@@ -55,6 +55,11 @@ void image_text(std::ostringstream& o, const Image& img, std::size_t index) {
       << ", checksum " << hex(f.checksum, 4)
       << (f.checksum_ok ? (*f.checksum_ok ? " ok" : " BAD") : "") << "\n";
   }
+  if (!img.checksum_ok) {  // only x86 code is checksummed by the firmware that runs it
+    const Checksum& c = img.checksums.front();
+    o << "\tChecksum: sum " << hex(c.sum, 2) << " over " << hex(c.length) << " (not checked for " << code_type_name(img.code_type) << ")\n";
+    return;
+  }
   o << "\tChecksums:";
   for (const auto& c : img.checksums) {
     o << " " << c.name << " " << (c.ok ? "ok" : "bad") << " (sum " << hex(c.sum, 2) << " over " << hex(c.length);
