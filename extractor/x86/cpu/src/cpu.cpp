@@ -37,7 +37,7 @@ using i32 = std::int32_t;
 using i64 = std::int64_t;
 
 constexpr u32 CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, TF = 0x100, IF = 0x200,
-              DF = 0x400, OF = 0x800, ACF = 0x40000, IDF = 0x200000;
+              DF = 0x400, OF = 0x800, ACF = 0x40000;
 constexpr u32 kArith = CF | PF | AF | ZF | SF | OF;
 // Bits POPF(D) may change in real mode at CPL 0: arithmetic, TF, IF, DF, IOPL, NT, AC, ID.
 constexpr u32 kPopfMask = 0x247FD5;
@@ -86,6 +86,25 @@ inline u32 szp(u32 res) {
   return ((res & sign_of<W>()) ? SF : 0) | ((res & mask_of<W>()) ? 0 : ZF) | kParity[res & 0xFF];
 }
 
+// Prefix bytes: 1..6 segment override (ES+1 .. GS+1), 7 operand size, 8 address size,
+// 9 LOCK, 10 REP/REPNE.
+constexpr std::array<u8, 256> make_prefixes() {
+  std::array<u8, 256> t{};
+  t[0x26] = 1 + ES;
+  t[0x2E] = 1 + CS;
+  t[0x36] = 1 + SS;
+  t[0x3E] = 1 + DS;
+  t[0x64] = 1 + FS;
+  t[0x65] = 1 + GS;
+  t[0x66] = 7;
+  t[0x67] = 8;
+  t[0xF0] = 9;
+  t[0xF2] = 10;
+  t[0xF3] = 10;
+  return t;
+}
+constexpr std::array<u8, 256> kPrefix = make_prefixes();
+
 struct PageEntry {
   u32 tag = kNoTag;
   u8* ptr = nullptr;
@@ -114,7 +133,14 @@ struct Cpu::Impl {
   bool stop_on_ud = true;
   u64 stop_key = ~0ull;
   u32 start_eip = 0, start_esp = 0;
-  SegmentReg start_cs_seg;
+  u16 start_cs_sel = 0;
+  // CS as it was before a far transfer changed it in this instruction (restored on fault).
+  SegmentReg saved_cs;
+  bool cs_saved = false;
+  // Fetch window of the current instruction: bytes of one RAM page that lie inside the
+  // CS limit (and, for 16-bit code, below the IP wrap), at most kMaxInsnLength.
+  const u8* fp = nullptr;
+  const u8* fend = nullptr;
   u32 fault_csip = 0;
   std::string error;
   u32 cr2 = 0, cr3 = 0, cr4 = 0;
@@ -123,7 +149,6 @@ struct Cpu::Impl {
   bool o32 = false, a32 = false;
   int sego = -1;
   u8 rep = 0;
-  unsigned insn_len = 0;
   PageEntry rcache[kPageCacheSize];
   PageEntry wcache[kPageCacheSize];
 
@@ -137,10 +162,11 @@ struct Cpu::Impl {
     throw CpuStop{};
   }
   [[nodiscard]] u32 insn_cs_ip() const noexcept {
-    return (u32(start_cs_seg.selector) << 16) | (start_eip & 0xFFFF);
+    return (u32(start_cs_sel) << 16) | (start_eip & 0xFFFF);
   }
 
   void flush() {
+    fend = fp;
     for (auto& e : rcache) e = PageEntry{};
     for (auto& e : wcache) e = PageEntry{};
   }
@@ -218,18 +244,54 @@ struct Cpu::Impl {
   u32 amask() const { return a32 ? 0xFFFFFFFFu : 0xFFFFu; }
 
   // ---------------------------------------------------------------- fetch
+  void begin_fetch() {
+    const SegmentReg& cs = r.seg[CS];
+    u32 eip = r.eip;
+    fp = fend = nullptr;
+    if (eip > cs.limit) return;
+    u64 avail = u64(cs.limit) - eip + 1;
+    if (!cs.db && avail > 0x10000u - eip) avail = 0x10000u - eip;
+    u32 lin = cs.base + eip;
+    if (avail > 0x1000u - (lin & 0xFFF)) avail = 0x1000u - (lin & 0xFFF);
+    if (avail > kMaxInsnLength) avail = kMaxInsnLength;
+    PageEntry& e = rentry(lin);
+    if (!e.ptr) return;
+    fp = e.ptr + (lin & 0xFFF);
+    fend = fp + avail;
+  }
   u8 fetch8() {
+    if (fp < fend) {
+      ++r.eip;
+      return *fp++;
+    }
+    return fetch8_slow();
+  }
+  u8 fetch8_slow() {
     u32 off = r.eip;
-    if (off > r.seg[CS].limit) fault(kGP);
-    if (++insn_len > kMaxInsnLength) fault(kGP);
-    r.eip = r.seg[CS].db ? off + 1 : (off + 1) & 0xFFFF;
-    return u8(rl<1>(r.seg[CS].base + off));
+    const SegmentReg& cs = r.seg[CS];
+    u32 len = cs.db ? off - start_eip : (off - start_eip) & 0xFFFF;
+    if (len >= kMaxInsnLength) fault(kGP);
+    if (off > cs.limit) fault(kGP);
+    r.eip = cs.db ? off + 1 : (off + 1) & 0xFFFF;
+    return u8(rl<1>(cs.base + off));
   }
   u32 fetch16() {
+    if (fend - fp >= 2) {
+      u32 v = u32(fp[0]) | u32(fp[1]) << 8;
+      fp += 2;
+      r.eip += 2;
+      return v;
+    }
     u32 lo = fetch8();
     return lo | u32(fetch8()) << 8;
   }
   u32 fetch32() {
+    if (fend - fp >= 4) {
+      u32 v = u32(fp[0]) | u32(fp[1]) << 8 | u32(fp[2]) << 16 | u32(fp[3]) << 24;
+      fp += 4;
+      r.eip += 4;
+      return v;
+    }
     u32 lo = fetch16();
     return lo | fetch16() << 16;
   }
@@ -379,7 +441,14 @@ struct Cpu::Impl {
     sr.limit = limit;
     sr.db = (hi & 0x400000) != 0;
   }
+  void save_cs() {
+    if (!cs_saved) {
+      saved_cs = r.seg[CS];
+      cs_saved = true;
+    }
+  }
   void far_jump(u16 sel, u32 off) {
+    save_cs();
     if (pe()) {
       load_seg(CS, sel);
     } else {
@@ -407,6 +476,7 @@ struct Cpu::Impl {
     wr<2>(SS, s3, r.eip & 0xFFFF);
     set_sp(s3);
     r.eflags &= ~(IF | TF | ACF);
+    save_cs();
     r.seg[CS].selector = u16(ent >> 16);
     r.seg[CS].base = (ent >> 16) << 4;
     r.eip = ent & 0xFFFF;
@@ -1455,25 +1525,14 @@ void Cpu::Impl::exec() {
   o32 = a32 = def32;
   sego = -1;
   rep = 0;
-  insn_len = 0;
-  u8 op;
-  for (;;) {
+  u8 op = fetch8();
+  while (u8 k = kPrefix[op]) {
+    if (k <= 6) sego = k - 1;
+    else if (k == 7) o32 = !def32;
+    else if (k == 8) a32 = !def32;
+    else if (k == 10) rep = op;
+    // k == 9: LOCK, nothing to do on a single processor
     op = fetch8();
-    switch (op) {
-      case 0x26: sego = ES; continue;
-      case 0x2E: sego = CS; continue;
-      case 0x36: sego = SS; continue;
-      case 0x3E: sego = DS; continue;
-      case 0x64: sego = FS; continue;
-      case 0x65: sego = GS; continue;
-      case 0x66: o32 = !def32; continue;
-      case 0x67: a32 = !def32; continue;
-      case 0xF0: continue;  // LOCK: single processor
-      case 0xF2:
-      case 0xF3: rep = op; continue;
-      default: break;
-    }
-    break;
   }
   Ea e;
   switch (op) {
@@ -1733,16 +1792,18 @@ void Cpu::Impl::exec() {
 void Cpu::Impl::step() {
   start_eip = r.eip;
   start_esp = r.gpr[ESP];
-  start_cs_seg = r.seg[CS];
+  start_cs_sel = r.seg[CS].selector;
+  cs_saved = false;
   const bool trap = r.eflags & TF;
   try {
+    begin_fetch();
     exec();
     ++icount;
     if (trap) deliver_exception(kDB);
   } catch (const CpuFault& f) {
     r.eip = start_eip;
     r.gpr[ESP] = start_esp;
-    r.seg[CS] = start_cs_seg;
+    if (cs_saved) r.seg[CS] = saved_cs;
     if (f.vector == kUD && stop_on_ud) {
       stop = StopReason::invalid_opcode;
       end = 0;
