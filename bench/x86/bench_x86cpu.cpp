@@ -34,12 +34,23 @@ class BenchBus : public Bus {
   }
   std::uint32_t mem_read(std::uint32_t, unsigned) override { return 0xFFFFFFFF; }
   void mem_write(std::uint32_t, unsigned, std::uint32_t) override {}
+  // The log is handed on (here: dropped) every kChunk records, as a trace writer streams.
+  static constexpr std::size_t kChunk = 1 << 16;
+  std::uint64_t records = 0;
+  void flush_log() {
+    if (log.size() >= kChunk) {
+      records += log.size();
+      log.clear();
+    }
+  }
   std::uint32_t io_read(std::uint16_t port, unsigned bytes) override {
     std::uint32_t v = port ^ 0x5A;
+    flush_log();
     log.push_back({port, std::uint8_t(bytes), 0, v, cpu->insn_cs_ip(), cpu->icount()});
     return v;
   }
   void io_write(std::uint16_t port, unsigned bytes, std::uint32_t value) override {
+    flush_log();
     log.push_back({port, std::uint8_t(bytes), 1, value, cpu->insn_cs_ip(), cpu->icount()});
   }
   void hypercall(Cpu&, std::uint8_t) override {}
@@ -68,7 +79,7 @@ double run_case(const std::uint8_t* code, std::size_t n, std::uint64_t insns, bo
   cpu.load_segment_real(SS, 0x3000);
   cpu.regs().gpr[ESP] = 0xFFFE;
   cpu.regs().eip = 0;
-  if (io) bus.log.reserve(insns / 2);
+  if (io) bus.log.reserve(BenchBus::kChunk);
   // Thread CPU time, not wall time: on a shared build machine the wall clock mostly
   // measures the other processes.
   timespec t0{}, t1{};

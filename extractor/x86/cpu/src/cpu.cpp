@@ -51,6 +51,9 @@ constexpr unsigned kMaxInsnLength = 15;
 constexpr unsigned kPageCacheSize = 256;
 constexpr u32 kNoTag = 1;  // never a page base
 
+#define GPUINIT_HOT __attribute__((always_inline)) inline
+#define GPUINIT_COLD __attribute__((noinline, cold))
+
 struct CpuFault {
   u8 vector;
 };
@@ -172,26 +175,26 @@ struct Cpu::Impl {
   }
 
   // ---------------------------------------------------------------- linear memory
-  PageEntry& rentry(u32 lin) {
+  GPUINIT_HOT PageEntry& rentry(u32 lin) {
     PageEntry& e = rcache[(lin >> 12) & (kPageCacheSize - 1)];
     u32 base = lin & ~0xFFFu;
-    if (e.tag != base) {
+    if (e.tag != base) [[unlikely]] {
       e.ptr = bus.page(base, false);
       e.tag = base;
     }
     return e;
   }
-  PageEntry& wentry(u32 lin) {
+  GPUINIT_HOT PageEntry& wentry(u32 lin) {
     PageEntry& e = wcache[(lin >> 12) & (kPageCacheSize - 1)];
     u32 base = lin & ~0xFFFu;
-    if (e.tag != base) {
+    if (e.tag != base) [[unlikely]] {
       e.ptr = bus.page(base, true);
       e.tag = base;
     }
     return e;
   }
   template <unsigned W>
-  u32 rl(u32 lin) {
+  GPUINIT_HOT u32 rl(u32 lin) {
     if ((lin & 0xFFF) <= 0x1000 - W) {
       PageEntry& e = rentry(lin);
       if (e.ptr) {
@@ -208,7 +211,7 @@ struct Cpu::Impl {
     return v;
   }
   template <unsigned W>
-  void wl(u32 lin, u32 v) {
+  GPUINIT_HOT void wl(u32 lin, u32 v) {
     if ((lin & 0xFFF) <= 0x1000 - W) {
       PageEntry& e = wentry(lin);
       if (e.ptr) {
@@ -228,7 +231,7 @@ struct Cpu::Impl {
   }
 
   // ---------------------------------------------------------------- segmented memory
-  u32 lin_addr(unsigned s, u32 off, unsigned size) {
+  GPUINIT_HOT u32 lin_addr(unsigned s, u32 off, unsigned size) {
     const SegmentReg& sr = r.seg[s];
     if (off > sr.limit || size - 1 > sr.limit - off) fault(s == SS ? kSS : kGP);
     return sr.base + off;
@@ -244,7 +247,7 @@ struct Cpu::Impl {
   u32 amask() const { return a32 ? 0xFFFFFFFFu : 0xFFFFu; }
 
   // ---------------------------------------------------------------- fetch
-  void begin_fetch() {
+  GPUINIT_HOT void begin_fetch() {
     const SegmentReg& cs = r.seg[CS];
     u32 eip = r.eip;
     fp = fend = nullptr;
@@ -259,14 +262,14 @@ struct Cpu::Impl {
     fp = e.ptr + (lin & 0xFFF);
     fend = fp + avail;
   }
-  u8 fetch8() {
-    if (fp < fend) {
+  GPUINIT_HOT u8 fetch8() {
+    if (fp < fend) [[likely]] {
       ++r.eip;
       return *fp++;
     }
     return fetch8_slow();
   }
-  u8 fetch8_slow() {
+  GPUINIT_COLD u8 fetch8_slow() {
     u32 off = r.eip;
     const SegmentReg& cs = r.seg[CS];
     u32 len = cs.db ? off - start_eip : (off - start_eip) & 0xFFFF;
@@ -275,8 +278,8 @@ struct Cpu::Impl {
     r.eip = cs.db ? off + 1 : (off + 1) & 0xFFFF;
     return u8(rl<1>(cs.base + off));
   }
-  u32 fetch16() {
-    if (fend - fp >= 2) {
+  GPUINIT_HOT u32 fetch16() {
+    if (fend - fp >= 2) [[likely]] {
       u32 v = u32(fp[0]) | u32(fp[1]) << 8;
       fp += 2;
       r.eip += 2;
@@ -285,8 +288,8 @@ struct Cpu::Impl {
     u32 lo = fetch8();
     return lo | u32(fetch8()) << 8;
   }
-  u32 fetch32() {
-    if (fend - fp >= 4) {
+  GPUINIT_HOT u32 fetch32() {
+    if (fend - fp >= 4) [[likely]] {
       u32 v = u32(fp[0]) | u32(fp[1]) << 8 | u32(fp[2]) << 16 | u32(fp[3]) << 24;
       fp += 4;
       r.eip += 4;
@@ -370,11 +373,11 @@ struct Cpu::Impl {
     e.off = off;
   }
   template <unsigned W>
-  u32 rd_ea(const Ea& e) {
+  GPUINIT_HOT u32 rd_ea(const Ea& e) {
     return e.reg ? rg<W>(e.rm) : rd<W>(e.seg, e.off);
   }
   template <unsigned W>
-  void wr_ea(const Ea& e, u32 v) {
+  GPUINIT_HOT void wr_ea(const Ea& e, u32 v) {
     if (e.reg) sg<W>(e.rm, v);
     else wr<W>(e.seg, e.off, v);
   }
@@ -520,7 +523,7 @@ struct Cpu::Impl {
     return v ^ (c & 1);
   }
   template <unsigned W>
-  u32 add_op(u32 a, u32 b, u32 cin) {
+  GPUINIT_HOT u32 add_op(u32 a, u32 b, u32 cin) {
     constexpr u32 M = mask_of<W>();
     u64 sum = u64(a) + b + cin;
     u32 res = u32(sum) & M;
@@ -530,7 +533,7 @@ struct Cpu::Impl {
     return res;
   }
   template <unsigned W>
-  u32 sub_op(u32 a, u32 b, u32 cin) {
+  GPUINIT_HOT u32 sub_op(u32 a, u32 b, u32 cin) {
     constexpr u32 M = mask_of<W>();
     u32 res = (a - b - cin) & M;
     u32 f = szp<W>(res) | (u64(a) < u64(b) + cin ? CF : 0) | ((a ^ b ^ res) & AF) |
@@ -545,7 +548,7 @@ struct Cpu::Impl {
   }
   // op: 0 ADD 1 OR 2 ADC 3 SBB 4 AND 5 SUB 6 XOR 7 CMP; returns the result (CMP: unused).
   template <unsigned W>
-  u32 alu(unsigned op, u32 a, u32 b) {
+  GPUINIT_HOT u32 alu(unsigned op, u32 a, u32 b) {
     switch (op) {
       case 0: return add_op<W>(a, b, 0);
       case 1: return logic_flags<W>((a | b) & mask_of<W>());
@@ -857,13 +860,14 @@ struct Cpu::Impl {
 
   // ---------------------------------------------------------------- execution
   void exec();
+  void exec_byte(u8 op);
   void exec_0f();
   template <unsigned W>
   void exec_w(u8 op);
   template <unsigned W>
   void exec_0f_w(u8 op);
   void x87(u8 op);
-  void step();
+  bool on_fault(u8 vector);
   StopReason run(u64 max);
 };
 
@@ -1213,7 +1217,7 @@ void Cpu::Impl::exec_w(u8 op) {
         default: fault(kUD);
       }
     }
-    default: fault(kUD);
+    default: exec_byte(op); return;
   }
 }
 
@@ -1534,6 +1538,13 @@ void Cpu::Impl::exec() {
     // k == 9: LOCK, nothing to do on a single processor
     op = fetch8();
   }
+  // One switch for the operand-size dependent opcodes (most of them); its default goes
+  // to exec_byte() for the rest.
+  if (o32) exec_w<4>(op);
+  else exec_w<2>(op);
+}
+
+void Cpu::Impl::exec_byte(u8 op) {
   Ea e;
   switch (op) {
     case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38: {
@@ -1606,26 +1617,6 @@ void Cpu::Impl::exec() {
       r.eflags = (f & ~kArith) | szp<1>(ax & 0xFF) | cfaf | 2;
       return;
     }
-    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-    case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F:
-    case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-    case 0x58: case 0x59: case 0x5A: case 0x5B: case 0x5C: case 0x5D: case 0x5E: case 0x5F:
-    case 0x60: case 0x61: case 0x62: case 0x68: case 0x69: case 0x6A: case 0x6B:
-    case 0x6D: case 0x6F:
-    case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
-    case 0x03: case 0x0B: case 0x13: case 0x1B: case 0x23: case 0x2B: case 0x33: case 0x3B:
-    case 0x05: case 0x0D: case 0x15: case 0x1D: case 0x25: case 0x2D: case 0x35: case 0x3D:
-    case 0x81: case 0x83: case 0x85: case 0x87: case 0x89: case 0x8B: case 0x8C: case 0x8D:
-    case 0x8F: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-    case 0x98: case 0x99: case 0x9A: case 0x9C: case 0x9D: case 0xA1: case 0xA3: case 0xA5:
-    case 0xA7: case 0xA9: case 0xAB: case 0xAD: case 0xAF:
-    case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
-    case 0xC1: case 0xC2: case 0xC3: case 0xC4: case 0xC5: case 0xC7: case 0xC8: case 0xC9:
-    case 0xCA: case 0xCB: case 0xCF: case 0xD1: case 0xD3: case 0xE5: case 0xE7: case 0xE8:
-    case 0xE9: case 0xEA: case 0xED: case 0xEF: case 0xF7: case 0xFF:
-      if (o32) exec_w<4>(op);
-      else exec_w<2>(op);
-      return;
     case 0x63: fault(kUD);  // ARPL: protected mode only
     case 0x6C: string_op<1>(0x6C); return;
     case 0x6E: string_op<1>(0x6E); return;
@@ -1789,31 +1780,26 @@ void Cpu::Impl::exec() {
   }
 }
 
-void Cpu::Impl::step() {
-  start_eip = r.eip;
-  start_esp = r.gpr[ESP];
-  start_cs_sel = r.seg[CS].selector;
-  cs_saved = false;
-  const bool trap = r.eflags & TF;
-  try {
-    begin_fetch();
-    exec();
-    ++icount;
-    if (trap) deliver_exception(kDB);
-  } catch (const CpuFault& f) {
-    r.eip = start_eip;
-    r.gpr[ESP] = start_esp;
-    if (cs_saved) r.seg[CS] = saved_cs;
-    if (f.vector == kUD && stop_on_ud) {
-      stop = StopReason::invalid_opcode;
-      end = 0;
-      fault_csip = insn_cs_ip();
-      error = "invalid opcode";
-      return;
-    }
-    ++icount;  // the faulting instruction counts: a fault loop still uses the budget up
-    deliver_exception(f.vector);
+// A fault of the instruction that started at start_eip: restore EIP/ESP/CS and deliver
+// it (or stop for #UD). Returns false when the run must stop.
+bool Cpu::Impl::on_fault(u8 vector) {
+  r.eip = start_eip;
+  r.gpr[ESP] = start_esp;
+  if (cs_saved) r.seg[CS] = saved_cs;
+  if (vector == kUD && stop_on_ud) {
+    stop = StopReason::invalid_opcode;
+    end = 0;
+    fault_csip = insn_cs_ip();
+    error = "invalid opcode";
+    return false;
   }
+  ++icount;  // the faulting instruction counts: a fault loop still uses the budget up
+  try {
+    deliver_exception(vector);
+  } catch (const CpuStop&) {
+    return false;
+  }
+  return true;
 }
 
 StopReason Cpu::Impl::run(u64 max) {
@@ -1823,15 +1809,35 @@ StopReason Cpu::Impl::run(u64 max) {
   }
   stop = StopReason::none;
   end = max > ~0ull - icount ? ~0ull : icount + max;
-  try {
-    while (icount < end) {
-      if (((u64(r.seg[CS].selector) << 32) | r.eip) == stop_key) {
-        stop = StopReason::stop_address;
-        break;
+  // The try block sits outside the instruction loop; a fault leaves the loop, is
+  // delivered, and the loop is entered again.
+  for (bool more = true; more;) {
+    more = false;
+    try {
+      while (icount < end) {
+        if (((u64(r.seg[CS].selector) << 32) | r.eip) == stop_key) {
+          stop = StopReason::stop_address;
+          break;
+        }
+        start_eip = r.eip;
+        start_esp = r.gpr[ESP];
+        start_cs_sel = r.seg[CS].selector;
+        cs_saved = false;
+        if (r.eflags & TF) {
+          begin_fetch();
+          exec();
+          ++icount;
+          deliver_exception(kDB);
+        } else {
+          begin_fetch();
+          exec();
+          ++icount;
+        }
       }
-      step();
+    } catch (const CpuFault& f) {
+      more = on_fault(f.vector);
+    } catch (const CpuStop&) {
     }
-  } catch (const CpuStop&) {
   }
   StopReason s = stop;
   if (s == StopReason::none) {
