@@ -4,6 +4,7 @@
 // bit 2: DF set; bit 3: 32-bit stack pointer values), bytes 1..32 = the eight 32-bit
 // registers, the rest = code at 1000:0000, also copied over the IVT and to F000:0000
 // so that interrupts and far jumps land on more fuzzed code.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,7 +25,8 @@ constexpr std::uint32_t kDeviceBase = 0xA0000, kDeviceSize = 0x20000;
 
 class FuzzBus : public Bus {
  public:
-  std::vector<std::uint8_t> mem = std::vector<std::uint8_t>(kRam, 0);
+  explicit FuzzBus(std::vector<std::uint8_t>& m) : mem(m) {}
+  std::vector<std::uint8_t>& mem;
   std::uint32_t acc = 0;
   std::uint8_t* page(std::uint32_t base, bool write) override {
     if (base - kDeviceBase < kDeviceSize) return nullptr;
@@ -63,7 +65,11 @@ class FuzzBus : public Bus {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 33) return 0;
-  FuzzBus bus;
+  // One RAM buffer for the process, cleared per input (allocating 1 MiB per input under
+  // ASan costs more than the run).
+  static std::vector<std::uint8_t> ram(kRam, 0);
+  std::fill(ram.begin(), ram.end(), 0);
+  FuzzBus bus(ram);
   const std::uint8_t opts = data[0];
   const std::uint8_t* code = data + 33;
   std::size_t n = size - 33;
