@@ -5,6 +5,7 @@
 // instruction (precise faults) and delivers the vector through the IVT.
 #include "gpuinit/x86/cpu.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -170,6 +171,7 @@ struct Cpu::Impl {
 
   void flush() {
     fend = fp;
+    code_page = kNoTag;
     for (auto& e : rcache) e = PageEntry{};
     for (auto& e : wcache) e = PageEntry{};
   }
@@ -247,7 +249,27 @@ struct Cpu::Impl {
   u32 amask() const { return a32 ? 0xFFFFFFFFu : 0xFFFFu; }
 
   // ---------------------------------------------------------------- fetch
+  // The last code page begin_fetch() used, and the highest EIP from which 15 bytes lie
+  // inside the CS limit (and below the 16-bit IP wrap) for that CS.
+  u32 code_page = kNoTag;
+  const u8* code_ptr = nullptr;
+  u32 code_cs_base = 0, code_cs_limit = 0, code_eip_max = 0;
+  bool code_db = false;
+
   GPUINIT_HOT void begin_fetch() {
+    const SegmentReg& cs = r.seg[CS];
+    u32 eip = r.eip;
+    u32 lin = cs.base + eip;
+    u32 po = lin & 0xFFF;
+    if ((lin & ~0xFFFu) == code_page && eip <= code_eip_max && po <= 0x1000 - kMaxInsnLength &&
+        cs.base == code_cs_base && cs.limit == code_cs_limit && cs.db == code_db) [[likely]] {
+      fp = code_ptr + po;
+      fend = fp + kMaxInsnLength;
+      return;
+    }
+    begin_fetch_slow();
+  }
+  GPUINIT_COLD void begin_fetch_slow() {
     const SegmentReg& cs = r.seg[CS];
     u32 eip = r.eip;
     fp = fend = nullptr;
@@ -261,6 +283,15 @@ struct Cpu::Impl {
     if (!e.ptr) return;
     fp = e.ptr + (lin & 0xFFF);
     fend = fp + avail;
+    // Remember this page for the next instructions.
+    u64 top = cs.db ? u64(cs.limit) : std::min<u64>(cs.limit, 0xFFFF);
+    code_page = lin & ~0xFFFu;
+    code_ptr = e.ptr;
+    code_cs_base = cs.base;
+    code_cs_limit = cs.limit;
+    code_db = cs.db;
+    code_eip_max = top >= kMaxInsnLength - 1 ? u32(top - (kMaxInsnLength - 1)) : 0;
+    if (top < kMaxInsnLength - 1) code_page = kNoTag;
   }
   GPUINIT_HOT u8 fetch8() {
     if (fp < fend) [[likely]] {
@@ -1524,7 +1555,7 @@ void Cpu::Impl::exec_0f() {
   }
 }
 
-void Cpu::Impl::exec() {
+GPUINIT_HOT void Cpu::Impl::exec() {
   const bool def32 = r.seg[CS].db;
   o32 = a32 = def32;
   sego = -1;
