@@ -239,11 +239,11 @@ struct Cpu::Impl {
     return sr.base + off;
   }
   template <unsigned W>
-  u32 rd(unsigned s, u32 off) {
+  GPUINIT_HOT u32 rd(unsigned s, u32 off) {
     return rl<W>(lin_addr(s, off, W));
   }
   template <unsigned W>
-  void wr(unsigned s, u32 off, u32 v) {
+  GPUINIT_HOT void wr(unsigned s, u32 off, u32 v) {
     wl<W>(lin_addr(s, off, W), v);
   }
   u32 amask() const { return a32 ? 0xFFFFFFFFu : 0xFFFFu; }
@@ -352,15 +352,17 @@ struct Cpu::Impl {
   void set_flags(u32 mask, u32 val) { r.eflags = (r.eflags & ~mask) | (val & mask) | 2; }
 
   // ---------------------------------------------------------------- ModRM
-  void modrm(Ea& e) {
+  GPUINIT_HOT void modrm(Ea& e) {
     u8 m = fetch8();
     e.regf = (m >> 3) & 7;
     e.rm = m & 7;
-    u8 mod = m >> 6;
-    if (mod == 3) {
+    if ((m >> 6) == 3) {
       e.reg = true;
       return;
     }
+    modrm_mem(e, m >> 6);
+  }
+  void modrm_mem(Ea& e, u8 mod) {
     e.reg = false;
     u8 seg = DS;
     u32 off = 0;
@@ -1875,7 +1877,7 @@ StopReason Cpu::Impl::run(u64 max) {
     s = (((u64(r.seg[CS].selector) << 32) | r.eip) == stop_key) ? StopReason::stop_address
                                                                    : StopReason::budget;
   }
-  if (s == StopReason::requested) stop_requested = false;
+  stop_requested = false;  // a request made during this run ended it (or lost the race)
   stop = StopReason::none;
   return s;
 }
