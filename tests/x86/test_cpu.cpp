@@ -387,3 +387,42 @@ TEST_CASE("a protected-mode 32-bit code segment runs with 32-bit defaults") {
   CHECK(m.cpu.regs().seg[CS].db);
   CHECK(m.cpu.regs().seg[CS].limit == 0xFFFFFFFF);
 }
+
+TEST_CASE("TF single-steps through vector 1 after the instruction") {
+  Machine m;
+  m.load(0x10000, {0x40, 0x40});  // inc ax; inc ax
+  m.start(0x1000, 0);
+  m.cpu.regs().eflags = 0x102;  // TF
+  REQUIRE(m.cpu.run(10) == StopReason::halted);
+  CHECK(m.cpu.fault_cs_ip() == 0xF0000004);  // vector 1's HLT
+  CHECK((m.cpu.regs().gpr[EAX] & 0xFFFF) == 1);  // one instruction ran
+  CHECK(m.bus.mem[0x30000 + 0x1000 - 6] == 0x01);  // return IP: the next instruction
+  CHECK((m.cpu.regs().eflags & 0x100) == 0);
+}
+
+TEST_CASE("SGDT/SIDT store the tables; CR2-CR4 keep what was written") {
+  Machine m;
+  m.load(0x10000, {
+      0x0F, 0x01, 0x06, 0x00, 0x00,        // sgdt [0]
+      0x0F, 0x01, 0x0E, 0x08, 0x00,        // sidt [8]
+      0x66, 0xB8, 0x00, 0x30, 0x12, 0x00,  // mov eax, 0x123000
+      0x0F, 0x22, 0xD8,                    // mov cr3, eax
+      0x0F, 0x22, 0xE0,                    // mov cr4, eax
+      0x0F, 0x20, 0xDB,                    // mov ebx, cr3
+      0x0F, 0x20, 0xC1,                    // mov ecx, cr0
+      0xF4});
+  m.cpu.load_segment_real(DS, 0x2000);
+  auto& r = m.cpu.regs();
+  r.gdtr_base = 0x12345678;
+  r.gdtr_limit = 0x27;
+  m.start(0x1000, 0);
+  REQUIRE(m.cpu.run(20) == StopReason::halted);
+  const std::uint8_t gdt[6] = {0x27, 0x00, 0x78, 0x56, 0x34, 0x00};  // 16-bit: 24-bit base
+  const std::uint8_t idt[6] = {0xFF, 0x03, 0x00, 0x00, 0x00, 0x00};
+  CHECK(std::memcmp(&m.bus.mem[0x20000], gdt, 6) == 0);
+  CHECK(std::memcmp(&m.bus.mem[0x20008], idt, 6) == 0);
+  CHECK(r.gpr[EBX] == 0x123000);
+  CHECK(r.gpr[ECX] == 0x10);
+  CHECK(m.cpu.control_register(3) == 0x123000);
+  CHECK(m.cpu.control_register(4) == 0x123000);
+}

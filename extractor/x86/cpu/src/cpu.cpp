@@ -5,6 +5,7 @@
 // instruction (precise faults) and delivers the vector through the IVT.
 #include "gpuinit/x86/cpu.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -37,7 +38,7 @@ using i32 = std::int32_t;
 using i64 = std::int64_t;
 
 constexpr u32 CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, TF = 0x100, IF = 0x200,
-              DF = 0x400, OF = 0x800, ACF = 0x40000, IDF = 0x200000;
+              DF = 0x400, OF = 0x800, ACF = 0x40000;
 constexpr u32 kArith = CF | PF | AF | ZF | SF | OF;
 // Bits POPF(D) may change in real mode at CPL 0: arithmetic, TF, IF, DF, IOPL, NT, AC, ID.
 constexpr u32 kPopfMask = 0x247FD5;
@@ -50,6 +51,9 @@ constexpr unsigned kMaxInsnLength = 15;
 // Direct-mapped page-pointer cache (entries per direction).
 constexpr unsigned kPageCacheSize = 256;
 constexpr u32 kNoTag = 1;  // never a page base
+
+#define GPUINIT_HOT __attribute__((always_inline)) inline
+#define GPUINIT_COLD __attribute__((noinline, cold))
 
 struct CpuFault {
   u8 vector;
@@ -86,6 +90,25 @@ inline u32 szp(u32 res) {
   return ((res & sign_of<W>()) ? SF : 0) | ((res & mask_of<W>()) ? 0 : ZF) | kParity[res & 0xFF];
 }
 
+// Prefix bytes: 1..6 segment override (ES+1 .. GS+1), 7 operand size, 8 address size,
+// 9 LOCK, 10 REP/REPNE.
+constexpr std::array<u8, 256> make_prefixes() {
+  std::array<u8, 256> t{};
+  t[0x26] = 1 + ES;
+  t[0x2E] = 1 + CS;
+  t[0x36] = 1 + SS;
+  t[0x3E] = 1 + DS;
+  t[0x64] = 1 + FS;
+  t[0x65] = 1 + GS;
+  t[0x66] = 7;
+  t[0x67] = 8;
+  t[0xF0] = 9;
+  t[0xF2] = 10;
+  t[0xF3] = 10;
+  return t;
+}
+constexpr std::array<u8, 256> kPrefix = make_prefixes();
+
 struct PageEntry {
   u32 tag = kNoTag;
   u8* ptr = nullptr;
@@ -114,7 +137,14 @@ struct Cpu::Impl {
   bool stop_on_ud = true;
   u64 stop_key = ~0ull;
   u32 start_eip = 0, start_esp = 0;
-  SegmentReg start_cs_seg;
+  u16 start_cs_sel = 0;
+  // CS as it was before a far transfer changed it in this instruction (restored on fault).
+  SegmentReg saved_cs;
+  bool cs_saved = false;
+  // Fetch window of the current instruction: bytes of one RAM page that lie inside the
+  // CS limit (and, for 16-bit code, below the IP wrap), at most kMaxInsnLength.
+  const u8* fp = nullptr;
+  const u8* fend = nullptr;
   u32 fault_csip = 0;
   std::string error;
   u32 cr2 = 0, cr3 = 0, cr4 = 0;
@@ -123,7 +153,6 @@ struct Cpu::Impl {
   bool o32 = false, a32 = false;
   int sego = -1;
   u8 rep = 0;
-  unsigned insn_len = 0;
   PageEntry rcache[kPageCacheSize];
   PageEntry wcache[kPageCacheSize];
 
@@ -137,35 +166,37 @@ struct Cpu::Impl {
     throw CpuStop{};
   }
   [[nodiscard]] u32 insn_cs_ip() const noexcept {
-    return (u32(start_cs_seg.selector) << 16) | (start_eip & 0xFFFF);
+    return (u32(start_cs_sel) << 16) | (start_eip & 0xFFFF);
   }
 
   void flush() {
+    fend = fp;
+    code_page = kNoTag;
     for (auto& e : rcache) e = PageEntry{};
     for (auto& e : wcache) e = PageEntry{};
   }
 
   // ---------------------------------------------------------------- linear memory
-  PageEntry& rentry(u32 lin) {
+  GPUINIT_HOT PageEntry& rentry(u32 lin) {
     PageEntry& e = rcache[(lin >> 12) & (kPageCacheSize - 1)];
     u32 base = lin & ~0xFFFu;
-    if (e.tag != base) {
+    if (e.tag != base) [[unlikely]] {
       e.ptr = bus.page(base, false);
       e.tag = base;
     }
     return e;
   }
-  PageEntry& wentry(u32 lin) {
+  GPUINIT_HOT PageEntry& wentry(u32 lin) {
     PageEntry& e = wcache[(lin >> 12) & (kPageCacheSize - 1)];
     u32 base = lin & ~0xFFFu;
-    if (e.tag != base) {
+    if (e.tag != base) [[unlikely]] {
       e.ptr = bus.page(base, true);
       e.tag = base;
     }
     return e;
   }
   template <unsigned W>
-  u32 rl(u32 lin) {
+  GPUINIT_HOT u32 rl(u32 lin) {
     if ((lin & 0xFFF) <= 0x1000 - W) {
       PageEntry& e = rentry(lin);
       if (e.ptr) {
@@ -182,7 +213,7 @@ struct Cpu::Impl {
     return v;
   }
   template <unsigned W>
-  void wl(u32 lin, u32 v) {
+  GPUINIT_HOT void wl(u32 lin, u32 v) {
     if ((lin & 0xFFF) <= 0x1000 - W) {
       PageEntry& e = wentry(lin);
       if (e.ptr) {
@@ -202,34 +233,99 @@ struct Cpu::Impl {
   }
 
   // ---------------------------------------------------------------- segmented memory
-  u32 lin_addr(unsigned s, u32 off, unsigned size) {
+  GPUINIT_HOT u32 lin_addr(unsigned s, u32 off, unsigned size) {
     const SegmentReg& sr = r.seg[s];
     if (off > sr.limit || size - 1 > sr.limit - off) fault(s == SS ? kSS : kGP);
     return sr.base + off;
   }
   template <unsigned W>
-  u32 rd(unsigned s, u32 off) {
+  GPUINIT_HOT u32 rd(unsigned s, u32 off) {
     return rl<W>(lin_addr(s, off, W));
   }
   template <unsigned W>
-  void wr(unsigned s, u32 off, u32 v) {
+  GPUINIT_HOT void wr(unsigned s, u32 off, u32 v) {
     wl<W>(lin_addr(s, off, W), v);
   }
   u32 amask() const { return a32 ? 0xFFFFFFFFu : 0xFFFFu; }
 
   // ---------------------------------------------------------------- fetch
-  u8 fetch8() {
-    u32 off = r.eip;
-    if (off > r.seg[CS].limit) fault(kGP);
-    if (++insn_len > kMaxInsnLength) fault(kGP);
-    r.eip = r.seg[CS].db ? off + 1 : (off + 1) & 0xFFFF;
-    return u8(rl<1>(r.seg[CS].base + off));
+  // The last code page begin_fetch() used, and the highest EIP from which 15 bytes lie
+  // inside the CS limit (and below the 16-bit IP wrap) for that CS.
+  u32 code_page = kNoTag;
+  const u8* code_ptr = nullptr;
+  u32 code_cs_base = 0, code_cs_limit = 0, code_eip_max = 0;
+  bool code_db = false;
+
+  GPUINIT_HOT void begin_fetch() {
+    const SegmentReg& cs = r.seg[CS];
+    u32 eip = r.eip;
+    u32 lin = cs.base + eip;
+    u32 po = lin & 0xFFF;
+    if ((lin & ~0xFFFu) == code_page && eip <= code_eip_max && po <= 0x1000 - kMaxInsnLength &&
+        cs.base == code_cs_base && cs.limit == code_cs_limit && cs.db == code_db) [[likely]] {
+      fp = code_ptr + po;
+      fend = fp + kMaxInsnLength;
+      return;
+    }
+    begin_fetch_slow();
   }
-  u32 fetch16() {
+  GPUINIT_COLD void begin_fetch_slow() {
+    const SegmentReg& cs = r.seg[CS];
+    u32 eip = r.eip;
+    fp = fend = nullptr;
+    if (eip > cs.limit) return;
+    u64 avail = u64(cs.limit) - eip + 1;
+    if (!cs.db && avail > 0x10000u - eip) avail = 0x10000u - eip;
+    u32 lin = cs.base + eip;
+    if (avail > 0x1000u - (lin & 0xFFF)) avail = 0x1000u - (lin & 0xFFF);
+    if (avail > kMaxInsnLength) avail = kMaxInsnLength;
+    PageEntry& e = rentry(lin);
+    if (!e.ptr) return;
+    fp = e.ptr + (lin & 0xFFF);
+    fend = fp + avail;
+    // Remember this page for the next instructions.
+    u64 top = cs.db ? u64(cs.limit) : std::min<u64>(cs.limit, 0xFFFF);
+    code_page = lin & ~0xFFFu;
+    code_ptr = e.ptr;
+    code_cs_base = cs.base;
+    code_cs_limit = cs.limit;
+    code_db = cs.db;
+    code_eip_max = top >= kMaxInsnLength - 1 ? u32(top - (kMaxInsnLength - 1)) : 0;
+    if (top < kMaxInsnLength - 1) code_page = kNoTag;
+  }
+  GPUINIT_HOT u8 fetch8() {
+    if (fp < fend) [[likely]] {
+      ++r.eip;
+      return *fp++;
+    }
+    return fetch8_slow();
+  }
+  GPUINIT_COLD u8 fetch8_slow() {
+    u32 off = r.eip;
+    const SegmentReg& cs = r.seg[CS];
+    u32 len = cs.db ? off - start_eip : (off - start_eip) & 0xFFFF;
+    if (len >= kMaxInsnLength) fault(kGP);
+    if (off > cs.limit) fault(kGP);
+    r.eip = cs.db ? off + 1 : (off + 1) & 0xFFFF;
+    return u8(rl<1>(cs.base + off));
+  }
+  GPUINIT_HOT u32 fetch16() {
+    if (fend - fp >= 2) [[likely]] {
+      u32 v = u32(fp[0]) | u32(fp[1]) << 8;
+      fp += 2;
+      r.eip += 2;
+      return v;
+    }
     u32 lo = fetch8();
     return lo | u32(fetch8()) << 8;
   }
-  u32 fetch32() {
+  GPUINIT_HOT u32 fetch32() {
+    if (fend - fp >= 4) [[likely]] {
+      u32 v = u32(fp[0]) | u32(fp[1]) << 8 | u32(fp[2]) << 16 | u32(fp[3]) << 24;
+      fp += 4;
+      r.eip += 4;
+      return v;
+    }
     u32 lo = fetch16();
     return lo | fetch16() << 16;
   }
@@ -256,15 +352,17 @@ struct Cpu::Impl {
   void set_flags(u32 mask, u32 val) { r.eflags = (r.eflags & ~mask) | (val & mask) | 2; }
 
   // ---------------------------------------------------------------- ModRM
-  void modrm(Ea& e) {
+  GPUINIT_HOT void modrm(Ea& e) {
     u8 m = fetch8();
     e.regf = (m >> 3) & 7;
     e.rm = m & 7;
-    u8 mod = m >> 6;
-    if (mod == 3) {
+    if ((m >> 6) == 3) {
       e.reg = true;
       return;
     }
+    modrm_mem(e, m >> 6);
+  }
+  void modrm_mem(Ea& e, u8 mod) {
     e.reg = false;
     u8 seg = DS;
     u32 off = 0;
@@ -308,11 +406,11 @@ struct Cpu::Impl {
     e.off = off;
   }
   template <unsigned W>
-  u32 rd_ea(const Ea& e) {
+  GPUINIT_HOT u32 rd_ea(const Ea& e) {
     return e.reg ? rg<W>(e.rm) : rd<W>(e.seg, e.off);
   }
   template <unsigned W>
-  void wr_ea(const Ea& e, u32 v) {
+  GPUINIT_HOT void wr_ea(const Ea& e, u32 v) {
     if (e.reg) sg<W>(e.rm, v);
     else wr<W>(e.seg, e.off, v);
   }
@@ -379,7 +477,14 @@ struct Cpu::Impl {
     sr.limit = limit;
     sr.db = (hi & 0x400000) != 0;
   }
+  void save_cs() {
+    if (!cs_saved) {
+      saved_cs = r.seg[CS];
+      cs_saved = true;
+    }
+  }
   void far_jump(u16 sel, u32 off) {
+    save_cs();
     if (pe()) {
       load_seg(CS, sel);
     } else {
@@ -407,6 +512,7 @@ struct Cpu::Impl {
     wr<2>(SS, s3, r.eip & 0xFFFF);
     set_sp(s3);
     r.eflags &= ~(IF | TF | ACF);
+    save_cs();
     r.seg[CS].selector = u16(ent >> 16);
     r.seg[CS].base = (ent >> 16) << 4;
     r.eip = ent & 0xFFFF;
@@ -450,7 +556,7 @@ struct Cpu::Impl {
     return v ^ (c & 1);
   }
   template <unsigned W>
-  u32 add_op(u32 a, u32 b, u32 cin) {
+  GPUINIT_HOT u32 add_op(u32 a, u32 b, u32 cin) {
     constexpr u32 M = mask_of<W>();
     u64 sum = u64(a) + b + cin;
     u32 res = u32(sum) & M;
@@ -460,7 +566,7 @@ struct Cpu::Impl {
     return res;
   }
   template <unsigned W>
-  u32 sub_op(u32 a, u32 b, u32 cin) {
+  GPUINIT_HOT u32 sub_op(u32 a, u32 b, u32 cin) {
     constexpr u32 M = mask_of<W>();
     u32 res = (a - b - cin) & M;
     u32 f = szp<W>(res) | (u64(a) < u64(b) + cin ? CF : 0) | ((a ^ b ^ res) & AF) |
@@ -475,7 +581,7 @@ struct Cpu::Impl {
   }
   // op: 0 ADD 1 OR 2 ADC 3 SBB 4 AND 5 SUB 6 XOR 7 CMP; returns the result (CMP: unused).
   template <unsigned W>
-  u32 alu(unsigned op, u32 a, u32 b) {
+  GPUINIT_HOT u32 alu(unsigned op, u32 a, u32 b) {
     switch (op) {
       case 0: return add_op<W>(a, b, 0);
       case 1: return logic_flags<W>((a | b) & mask_of<W>());
@@ -787,13 +893,14 @@ struct Cpu::Impl {
 
   // ---------------------------------------------------------------- execution
   void exec();
+  void exec_byte(u8 op);
   void exec_0f();
   template <unsigned W>
   void exec_w(u8 op);
   template <unsigned W>
   void exec_0f_w(u8 op);
   void x87(u8 op);
-  void step();
+  bool on_fault(u8 vector);
   StopReason run(u64 max);
 };
 
@@ -1143,7 +1250,7 @@ void Cpu::Impl::exec_w(u8 op) {
         default: fault(kUD);
       }
     }
-    default: fault(kUD);
+    default: exec_byte(op); return;
   }
 }
 
@@ -1450,31 +1557,27 @@ void Cpu::Impl::exec_0f() {
   }
 }
 
-void Cpu::Impl::exec() {
+GPUINIT_HOT void Cpu::Impl::exec() {
   const bool def32 = r.seg[CS].db;
   o32 = a32 = def32;
   sego = -1;
   rep = 0;
-  insn_len = 0;
-  u8 op;
-  for (;;) {
+  u8 op = fetch8();
+  while (u8 k = kPrefix[op]) {
+    if (k <= 6) sego = k - 1;
+    else if (k == 7) o32 = !def32;
+    else if (k == 8) a32 = !def32;
+    else if (k == 10) rep = op;
+    // k == 9: LOCK, nothing to do on a single processor
     op = fetch8();
-    switch (op) {
-      case 0x26: sego = ES; continue;
-      case 0x2E: sego = CS; continue;
-      case 0x36: sego = SS; continue;
-      case 0x3E: sego = DS; continue;
-      case 0x64: sego = FS; continue;
-      case 0x65: sego = GS; continue;
-      case 0x66: o32 = !def32; continue;
-      case 0x67: a32 = !def32; continue;
-      case 0xF0: continue;  // LOCK: single processor
-      case 0xF2:
-      case 0xF3: rep = op; continue;
-      default: break;
-    }
-    break;
   }
+  // One switch for the operand-size dependent opcodes (most of them); its default goes
+  // to exec_byte() for the rest.
+  if (o32) exec_w<4>(op);
+  else exec_w<2>(op);
+}
+
+void Cpu::Impl::exec_byte(u8 op) {
   Ea e;
   switch (op) {
     case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38: {
@@ -1547,26 +1650,6 @@ void Cpu::Impl::exec() {
       r.eflags = (f & ~kArith) | szp<1>(ax & 0xFF) | cfaf | 2;
       return;
     }
-    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-    case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F:
-    case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-    case 0x58: case 0x59: case 0x5A: case 0x5B: case 0x5C: case 0x5D: case 0x5E: case 0x5F:
-    case 0x60: case 0x61: case 0x62: case 0x68: case 0x69: case 0x6A: case 0x6B:
-    case 0x6D: case 0x6F:
-    case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
-    case 0x03: case 0x0B: case 0x13: case 0x1B: case 0x23: case 0x2B: case 0x33: case 0x3B:
-    case 0x05: case 0x0D: case 0x15: case 0x1D: case 0x25: case 0x2D: case 0x35: case 0x3D:
-    case 0x81: case 0x83: case 0x85: case 0x87: case 0x89: case 0x8B: case 0x8C: case 0x8D:
-    case 0x8F: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-    case 0x98: case 0x99: case 0x9A: case 0x9C: case 0x9D: case 0xA1: case 0xA3: case 0xA5:
-    case 0xA7: case 0xA9: case 0xAB: case 0xAD: case 0xAF:
-    case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
-    case 0xC1: case 0xC2: case 0xC3: case 0xC4: case 0xC5: case 0xC7: case 0xC8: case 0xC9:
-    case 0xCA: case 0xCB: case 0xCF: case 0xD1: case 0xD3: case 0xE5: case 0xE7: case 0xE8:
-    case 0xE9: case 0xEA: case 0xED: case 0xEF: case 0xF7: case 0xFF:
-      if (o32) exec_w<4>(op);
-      else exec_w<2>(op);
-      return;
     case 0x63: fault(kUD);  // ARPL: protected mode only
     case 0x6C: string_op<1>(0x6C); return;
     case 0x6E: string_op<1>(0x6E); return;
@@ -1730,29 +1813,26 @@ void Cpu::Impl::exec() {
   }
 }
 
-void Cpu::Impl::step() {
-  start_eip = r.eip;
-  start_esp = r.gpr[ESP];
-  start_cs_seg = r.seg[CS];
-  const bool trap = r.eflags & TF;
-  try {
-    exec();
-    ++icount;
-    if (trap) deliver_exception(kDB);
-  } catch (const CpuFault& f) {
-    r.eip = start_eip;
-    r.gpr[ESP] = start_esp;
-    r.seg[CS] = start_cs_seg;
-    if (f.vector == kUD && stop_on_ud) {
-      stop = StopReason::invalid_opcode;
-      end = 0;
-      fault_csip = insn_cs_ip();
-      error = "invalid opcode";
-      return;
-    }
-    ++icount;  // the faulting instruction counts: a fault loop still uses the budget up
-    deliver_exception(f.vector);
+// A fault of the instruction that started at start_eip: restore EIP/ESP/CS and deliver
+// it (or stop for #UD). Returns false when the run must stop.
+bool Cpu::Impl::on_fault(u8 vector) {
+  r.eip = start_eip;
+  r.gpr[ESP] = start_esp;
+  if (cs_saved) r.seg[CS] = saved_cs;
+  if (vector == kUD && stop_on_ud) {
+    stop = StopReason::invalid_opcode;
+    end = 0;
+    fault_csip = insn_cs_ip();
+    error = "invalid opcode";
+    return false;
   }
+  ++icount;  // the faulting instruction counts: a fault loop still uses the budget up
+  try {
+    deliver_exception(vector);
+  } catch (const CpuStop&) {
+    return false;
+  }
+  return true;
 }
 
 StopReason Cpu::Impl::run(u64 max) {
@@ -1762,22 +1842,42 @@ StopReason Cpu::Impl::run(u64 max) {
   }
   stop = StopReason::none;
   end = max > ~0ull - icount ? ~0ull : icount + max;
-  try {
-    while (icount < end) {
-      if (((u64(r.seg[CS].selector) << 32) | r.eip) == stop_key) {
-        stop = StopReason::stop_address;
-        break;
+  // The try block sits outside the instruction loop; a fault leaves the loop, is
+  // delivered, and the loop is entered again.
+  for (bool more = true; more;) {
+    more = false;
+    try {
+      while (icount < end) {
+        if (((u64(r.seg[CS].selector) << 32) | r.eip) == stop_key) {
+          stop = StopReason::stop_address;
+          break;
+        }
+        start_eip = r.eip;
+        start_esp = r.gpr[ESP];
+        start_cs_sel = r.seg[CS].selector;
+        cs_saved = false;
+        if (r.eflags & TF) {
+          begin_fetch();
+          exec();
+          ++icount;
+          deliver_exception(kDB);
+        } else {
+          begin_fetch();
+          exec();
+          ++icount;
+        }
       }
-      step();
+    } catch (const CpuFault& f) {
+      more = on_fault(f.vector);
+    } catch (const CpuStop&) {
     }
-  } catch (const CpuStop&) {
   }
   StopReason s = stop;
   if (s == StopReason::none) {
     s = (((u64(r.seg[CS].selector) << 32) | r.eip) == stop_key) ? StopReason::stop_address
                                                                    : StopReason::budget;
   }
-  if (s == StopReason::requested) stop_requested = false;
+  stop_requested = false;  // a request made during this run ended it (or lost the race)
   stop = StopReason::none;
   return s;
 }
