@@ -67,8 +67,6 @@ void prepend_src(ROp& op, const ROp& sel) {
   append_comment(op.comment, sel.comment);
 }
 
-bool is_ff_reset_port(std::uint64_t port) { return port == 0x3DA || port == 0x3BA; }
-
 template <class Stage>
 void run_stage(Stage& stage, std::vector<ROp>& ops, Stats& st) {
   std::vector<ROp> out;
@@ -137,7 +135,8 @@ void normalise(std::vector<ROp>& ops, Stats& st) {
 
 // ---- pass 2: index/data folding -----------------------------------------------------
 
-void Folder::fold(ROp& op, Space space, std::uint16_t name, std::int64_t index, const ROp* sel, Stats& st) {
+namespace {
+void fold_into(ROp& op, Space space, std::uint16_t name, std::int64_t index, const ROp* sel, Stats& st) {
   op.space = space;
   op.name_id = name;
   op.bar = 0;
@@ -149,160 +148,249 @@ void Folder::fold(ROp& op, Space space, std::uint16_t name, std::int64_t index, 
   ++st.folded_accesses;
 }
 
-void Folder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
-  const bool access = op.kind == RKind::read || op.kind == RKind::write;
-  if (access && op.space == Space::vga_io) {
-    const std::uint64_t p = op.offset;
-    const bool wr = op.kind == RKind::write;
-    // Sequencer, CRTC (colour and mono decode share one latch), graphics controller.
-    auto pair = [&](std::int64_t& idx, ROp& sel, bool& used, Space space, bool is_index) -> bool {
-      if (is_index) {
-        if (!wr) return false;
-        if (op.width == 8) {
-          idx = std::int64_t(op.value & 0xFF);
-          sel = std::move(op);
-          used = false;
-          return true;
-        }
-        if (op.width == 16) {  // OUT DX, AX: index in AL, data in AH
-          idx = std::int64_t(op.value & 0xFF);
-          const std::uint64_t data = (op.value >> 8) & 0xFF;
-          op.width = 8;
-          op.value = data;
-          fold(op, space, 0, idx, nullptr, st);
-          ++st.index_selects;
-          used = true;
-          out.push_back(std::move(op));
-          return true;
-        }
-        return false;
-      }
-      if (op.width != 8) return false;
-      if (idx < 0) {
-        ++st.unfolded_accesses;
-        return false;
-      }
-      fold(op, space, 0, idx, used ? nullptr : &sel, st);
-      used = true;
-      out.push_back(std::move(op));
-      return true;
-    };
-    auto flush_attr = [&] {
-      if (attr_ == Attr::data_pending) {
-        attr_sel_.flags |= kAttrRaw;
-        ++st.unfolded_accesses;
-        out.push_back(std::move(attr_sel_));
-        attr_ = Attr::data_raw;
-      }
-    };
-    switch (p) {
-      case 0x3C4: if (pair(seq_idx_, seq_sel_, seq_sel_used_, Space::vga_seq, true)) return; break;
-      case 0x3C5: if (pair(seq_idx_, seq_sel_, seq_sel_used_, Space::vga_seq, false)) return; break;
-      case 0x3B4:
-      case 0x3D4: if (pair(crtc_idx_, crtc_sel_, crtc_sel_used_, Space::vga_crtc, true)) return; break;
-      case 0x3B5:
-      case 0x3D5: if (pair(crtc_idx_, crtc_sel_, crtc_sel_used_, Space::vga_crtc, false)) return; break;
-      case 0x3CE: if (pair(gfx_idx_, gfx_sel_, gfx_sel_used_, Space::vga_gfx, true)) return; break;
-      case 0x3CF: if (pair(gfx_idx_, gfx_sel_, gfx_sel_used_, Space::vga_gfx, false)) return; break;
-      case 0x3C0:
-        if (wr && op.width == 8) {
-          if (attr_ == Attr::index) {  // index write: held until the next attribute access
+ROp raw_write(const ROp& src_of, Space space, std::uint8_t bar, std::uint64_t offset, std::uint8_t width,
+              std::uint64_t value) {
+  ROp w;
+  w.kind = RKind::write;
+  w.space = space;
+  w.bar = bar;
+  w.offset = offset;
+  w.width = width;
+  w.value = value & width_mask(width);
+  w.t_ns = src_of.t_ns;
+  w.t_end_ns = src_of.t_end_ns;
+  w.absorb_src(src_of);
+  return w;
+}
+}  // namespace
+
+int Folder::decoded(std::uint64_t port) const noexcept {
+  // Misc output bit 0 selects colour (0x3Dx) or mono (0x3Bx) decode.
+  const bool mono = port >= 0x3B0 && port <= 0x3BF, colour = port >= 0x3D0 && port <= 0x3DF;
+  if (!mono && !colour) return 1;
+  if (misc_ < 0) return -1;
+  return ((misc_ & 1) != 0) == colour ? 1 : 0;
+}
+
+bool Folder::pair(Latch& l, Space space, std::uint16_t name, bool is_index, ROp& op, std::vector<ROp>& out,
+                  Stats& st) {
+  if (is_index) {
+    if (op.kind != RKind::write) return false;
+    l.index = std::int64_t(op.value);
+    if (!l.sel_used) append_comment(carry_, l.sel.comment);
+    l.sel = std::move(op);
+    l.sel_used = false;
+    l.stale = true;
+    return true;
+  }
+  if (l.index < 0) {
+    ++st.unfolded_accesses;
+    return false;
+  }
+  fold_into(op, space, name, l.index, l.sel_used ? nullptr : &l.sel, st);
+  l.sel_used = true;
+  out.push_back(std::move(op));
+  return true;
+}
+
+void Folder::flush_attr(std::vector<ROp>& out, Stats& st) {
+  if (attr_ != Attr::data_pending) return;
+  attr_sel_.flags |= kAttrRaw;
+  ++st.unfolded_accesses;
+  out.push_back(std::move(attr_sel_));
+  attr_ = Attr::data_raw;
+}
+
+void Folder::dac_to_raw(std::vector<ROp>& out, Stats& st) {
+  if (dac_w_ < 0) return;
+  // The device's write pointer must be where the raw trace had it: select the entry again
+  // and replay the components of the incomplete triple.
+  out.push_back(raw_write(dac_sel_, Space::vga_io, 0, 0x3C8, 8, std::uint64_t(dac_w_ / 3)));
+  for (auto& c : dac_cache_) {
+    ++st.unfolded_accesses;
+    out.push_back(std::move(c));
+  }
+  dac_cache_.clear();
+  dac_w_ = -1;
+}
+
+void Folder::vga_byte(ROp&& op, std::vector<ROp>& out, Stats& st) {
+  const std::uint64_t p = op.offset;
+  const bool wr = op.kind == RKind::write;
+  const bool rd = op.kind == RKind::read || op.kind == RKind::poll;
+  switch (p) {
+    case 0x3C4:
+    case 0x3C5:
+      if (pair(seq_, Space::vga_seq, 0, p == 0x3C4, op, out, st)) return;
+      break;
+    case 0x3B4:
+    case 0x3D4:
+    case 0x3B5:
+    case 0x3D5: {
+      const int d = decoded(p);
+      if (d == 1 && pair(crtc_, Space::vga_crtc, 0, (p & 0xF) == 4, op, out, st)) return;
+      if (d == -1 && wr && (p & 0xF) == 4) crtc_.index = -1;  // the device may have taken it
+      break;
+    }
+    case 0x3CE:
+    case 0x3CF:
+      if (pair(gfx_, Space::vga_gfx, 0, p == 0x3CE, op, out, st)) return;
+      break;
+    case 0x3C0:
+      if (wr) {
+        switch (attr_) {
+          case Attr::index:  // an index write: held until the next attribute access
             attr_idx_ = std::int64_t(op.value & 0x1F);
             attr_sel_ = std::move(op);
             attr_ = Attr::data_pending;
             return;
-          }
-          if (attr_ == Attr::data_pending) {
-            fold(op, Space::vga_attr, 0, attr_idx_, &attr_sel_, st);
+          case Attr::data_pending:
+            fold_into(op, Space::vga_attr, 0, attr_idx_, &attr_sel_, st);
             attr_ = Attr::index;
             out.push_back(std::move(op));
             return;
-          }
-          op.flags |= kAttrRaw;  // data write after a raw index write
-          attr_ = Attr::index;
-          ++st.unfolded_accesses;
-          out.push_back(std::move(op));
-          return;
-        }
-        if (wr && op.width == 16 && attr_ == Attr::index) {
-          attr_idx_ = std::int64_t(op.value & 0x1F);
-          op.width = 8;
-          op.value = (op.value >> 8) & 0xFF;
-          fold(op, Space::vga_attr, 0, attr_idx_, nullptr, st);
-          ++st.index_selects;
-          out.push_back(std::move(op));
-          return;
-        }
-        flush_attr();
-        if (wr) {
-          op.flags |= kAttrRaw;
-          attr_ = Attr::data_raw;
-          ++st.unfolded_accesses;
-        }
-        break;
-      case 0x3C1: flush_attr(); break;
-      case 0x3BA:
-      case 0x3DA:
-        if (!wr) {
-          flush_attr();
-          attr_ = Attr::index;
-          op.flags |= kFfReset;
-        }
-        break;
-      case 0x3C7:
-      case 0x3C8:
-        if (wr && op.width == 8) {
-          (p == 0x3C8 ? dac_w_ : dac_r_) = std::int64_t(op.value & 0xFF) * 3;
-          ++st.index_selects;
-          append_comment(pending_dac_comment_, op.comment);
-          return;
-        }
-        break;
-      case 0x3C9:
-        if (op.width == 8) {
-          std::int64_t& ptr = wr ? dac_w_ : dac_r_;
-          if (ptr < 0) {
+          case Attr::data_raw:
+            attr_ = Attr::index;
+            [[fallthrough]];
+          case Attr::unknown:
+            op.flags |= kAttrRaw;
             ++st.unfolded_accesses;
             break;
-          }
-          fold(op, Space::vga_dac, 0, ptr, nullptr, st);
-          if (!pending_dac_comment_.empty()) {
-            append_comment(op.comment, pending_dac_comment_);
-            pending_dac_comment_.clear();
-          }
-          ptr = (ptr + 1) % 768;
-          out.push_back(std::move(op));
-          return;
         }
-        break;
-      default: break;
+      } else {
+        flush_attr(out, st);
+      }
+      break;
+    case 0x3C1: flush_attr(out, st); break;
+    case 0x3BA:
+    case 0x3DA:
+      if (rd) {
+        const int d = decoded(p);
+        if (d != 0) {
+          flush_attr(out, st);
+          attr_ = d == 1 ? Attr::index : Attr::unknown;
+          op.flags |= kFfReset;
+        }
+      }
+      break;
+    case 0x3C2:
+      if (wr) misc_ = std::int64_t(op.value & 0xFF);
+      break;
+    case 0x3C8:
+      if (wr) {  // write pointer: entry * 3, component 0; an incomplete triple is lost
+        for (auto& c : dac_cache_) append_comment(carry_, c.comment);
+        dac_cache_.clear();
+        dac_w_ = std::int64_t(op.value & 0xFF) * 3;
+        append_comment(carry_, dac_sel_.comment);
+        dac_sel_ = std::move(op);
+        ++st.index_selects;
+        return;
+      }
+      break;
+    case 0x3C9:
+      if (wr && dac_w_ >= 0) {
+        dac_cache_.push_back(std::move(op));
+        if (dac_cache_.size() == 3) {  // the device stores a palette entry when complete
+          for (std::size_t i = 0; i < 3; ++i) {
+            ROp& c = dac_cache_[i];
+            fold_into(c, Space::vga_dac, 0, dac_w_ + std::int64_t(i), nullptr, st);
+            if (i == 0) {
+              prepend_src(c, dac_sel_);
+              dac_sel_.comment.clear();
+            }
+            out.push_back(std::move(c));
+          }
+          dac_cache_.clear();
+          dac_w_ = (dac_w_ + 3) % 768;
+        }
+        return;
+      }
+      if (rd) {
+        // Reads move the pointer the writes share: keep them, and the writes, raw.
+        dac_to_raw(out, st);
+        op.flags |= kKeep;
+      }
+      break;
+    case 0x3C7:
+      if (wr) dac_to_raw(out, st);
+      break;
+    default: break;
+  }
+  out.push_back(std::move(op));
+}
+
+void Folder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
+  const bool access = op.kind == RKind::read || op.kind == RKind::write || op.kind == RKind::poll;
+  if (!carry_.empty() && op.kind != RKind::removed) {
+    std::string c = std::move(carry_);
+    carry_.clear();
+    append_comment(c, op.comment);
+    op.comment = std::move(c);
+  }
+  if (access && op.space == Space::vga_io) {
+    if (op.kind == RKind::poll) {
+      // Only a poll of input status 1 matters here: it resets the flip-flop.
+      if (op.width == 8 && (op.offset == 0x3DA || op.offset == 0x3BA)) {
+        vga_byte(std::move(op), out, st);
+        return;
+      }
+      out.push_back(std::move(op));
+      return;
     }
-    out.push_back(std::move(op));
+    if (op.width == 8) {
+      vga_byte(std::move(op), out, st);
+      return;
+    }
+    // Wider accesses reach VGA ports byte by byte, lowest first (OUT DX, AX to 0x3C4
+    // writes the index, then the data): split them and fold each byte.
+    const unsigned n = op.width / 8u;
+    for (unsigned i = 0; i < n; ++i) {
+      ROp b;
+      b.kind = op.kind;
+      b.space = Space::vga_io;
+      b.width = 8;
+      b.offset = op.offset + i;
+      b.value = (op.value >> (8 * i)) & 0xFF;
+      b.t_ns = op.t_ns;
+      b.t_end_ns = op.t_end_ns;
+      b.flags = op.flags & std::uint16_t(kNoValue | kHasExpect);
+      b.absorb_src(op);
+      if (i == 0) b.comment = std::move(op.comment);
+      vga_byte(std::move(b), out, st);
+    }
     return;
   }
   if (access && !ctx_->pairs().empty()) {
     const auto& pairs = ctx_->pairs();
     for (std::size_t i = 0; i < pairs.size(); ++i) {
       const auto& pr = pairs[i];
-      auto at = [&](const RegLocation& l) {
-        return op.space == l.space && op.offset == l.offset && op.width == l.width &&
-               (!space_has_bar(l.space) || op.bar == l.bar);
+      auto same_bus = [&](const RegLocation& l) {
+        return op.space == l.space && (!space_has_bar(l.space) || op.bar == l.bar);
+      };
+      auto at = [&](const RegLocation& l) { return same_bus(l) && op.offset == l.offset && op.width == l.width; };
+      auto overlaps = [&](const RegLocation& l) {
+        return same_bus(l) && op.offset < l.offset + l.width / 8u && l.offset < op.offset + op.width / 8u;
       };
       if (op.kind == RKind::write && at(pr.index)) {
-        card_index_[i] = std::int64_t(op.value);
-        card_sel_[i] = std::move(op);
-        card_sel_used_[i] = false;
+        pair(card_[i], Space::named, pr.name_id, true, op, out, st);
         return;
       }
-      if (at(pr.data)) {
-        if (card_index_[i] < 0) {
-          ++st.unfolded_accesses;
-          break;
+      if (op.kind != RKind::poll && at(pr.data)) {
+        if (pair(card_[i], Space::named, pr.name_id, false, op, out, st)) return;
+        break;
+      }
+      if (overlaps(pr.index) || overlaps(pr.data)) {
+        // An access of another shape: the device's latch must be right before it.
+        Latch& l = card_[i];
+        if (l.stale && l.index >= 0) {
+          out.push_back(raw_write(l.sel, pr.index.space, pr.index.bar, pr.index.offset, pr.index.width,
+                                  std::uint64_t(l.index)));
+          l.sel_used = true;
         }
-        fold(op, Space::named, pr.name_id, card_index_[i], card_sel_used_[i] ? nullptr : &card_sel_[i], st);
-        card_sel_used_[i] = true;
-        out.push_back(std::move(op));
-        return;
+        l.stale = false;
+        if (op.kind == RKind::write && overlaps(pr.index)) l.index = -1;
+        ++st.unfolded_accesses;
+        break;
       }
     }
   }
@@ -310,18 +398,17 @@ void Folder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
 }
 
 void Folder::finish(std::vector<ROp>& out, Stats& st) {
-  if (attr_ == Attr::data_pending) {
-    attr_sel_.flags |= kAttrRaw;
-    ++st.unfolded_accesses;
-    out.push_back(std::move(attr_sel_));
-    attr_ = Attr::data_raw;
-  }
-  // Index writes never followed by a data access select nothing anyone reads: their
-  // comments move to the end.
-  std::string notes;
-  for (auto* s : {&seq_sel_, &crtc_sel_, &gfx_sel_}) append_comment(notes, s->comment);
-  append_comment(notes, pending_dac_comment_);
-  if (!notes.empty() && !out.empty()) append_comment(out.back().comment, notes);
+  flush_attr(out, st);
+  // Index writes never followed by a data access select nothing anyone reads; an
+  // incomplete DAC triple is never stored. Their comments go to the last op.
+  for (Latch* l : {&seq_, &crtc_, &gfx_})
+    if (!l->sel_used) append_comment(carry_, l->sel.comment);
+  for (auto& c : dac_cache_) append_comment(carry_, c.comment);
+  dac_cache_.clear();
+  append_comment(carry_, dac_sel_.comment);
+  dac_sel_.comment.clear();
+  if (!carry_.empty() && !out.empty()) append_comment(out.back().comment, carry_);
+  carry_.clear();
 }
 
 void fold_index_data(std::vector<ROp>& ops, const Context& ctx, Stats& st) {
@@ -339,7 +426,7 @@ void PollFinder::flush_run(std::vector<ROp>& out) {
 }
 
 void PollFinder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
-  const bool candidate = op.kind == RKind::read && !op.is(kNoValue) && !op.is(kHasExpect) &&
+  const bool candidate = op.kind == RKind::read && !op.is(kNoValue) && !op.is(kHasExpect) && !op.is(kKeep) &&
                          !ctx_->reg(op).read_sensitive;
   if (!candidate) {
     flush_run(out);
@@ -367,7 +454,7 @@ void PollFinder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
       poll.timeout_us = std::max(kPollTimeoutFloorUs, sat_mul(kPollTimeoutFactor, ceil_us(observed_ns)));
       poll.t_end_ns = op.t_end_ns;
       poll.count = reads;
-      poll.flags &= std::uint16_t(~(kLoopExit | kFfReset));
+      poll.flags &= std::uint16_t(~kLoopExit);
       poll.absorb_src(op);
       append_comment(poll.comment, op.comment);
       ++st.polls_added;
@@ -481,7 +568,7 @@ std::vector<bool> ff_reset_needed(const std::vector<ROp>& ops) {
     const ROp& o = ops[i];
     if (o.space != Space::vga_io) continue;
     if (o.kind == RKind::write && o.is(kAttrRaw)) next_is_raw_write = true;
-    else if ((o.kind == RKind::read || o.kind == RKind::poll) && is_ff_reset_port(o.offset)) {
+    else if ((o.kind == RKind::read || o.kind == RKind::poll) && o.is(kFfReset)) {
       need[i] = next_is_raw_write;
       next_is_raw_write = false;
     }
@@ -490,7 +577,8 @@ std::vector<bool> ff_reset_needed(const std::vector<ROp>& ops) {
 }
 
 bool read_survives(const ROp& o, const Context& ctx, bool ff_needed) {
-  return o.is(kNoValue) || o.is(kHasExpect) || ctx.reg(o).read_sensitive || (o.is(kFfReset) && ff_needed);
+  return o.is(kNoValue) || o.is(kHasExpect) || o.is(kKeep) || ctx.reg(o).read_sensitive ||
+         (o.is(kFfReset) && ff_needed);
 }
 
 // A register whose writes the map says nothing but the stored value depends on.

@@ -47,10 +47,9 @@ void ROp::absorb_src(const ROp& o) {
 // ---- stats --------------------------------------------------------------------------
 
 namespace {
-std::string plural(std::uint64_t n, const char* word) {
-  std::string s = std::to_string(n) + " " + word;
-  if (n != 1) s += "s";
-  return s;
+std::string plural(std::uint64_t n, const char* one, const char* many = nullptr) {
+  if (n == 1) return "1 " + std::string(one);
+  return std::to_string(n) + " " + (many ? std::string(many) : std::string(one) + "s");
 }
 }  // namespace
 
@@ -60,7 +59,7 @@ std::string format_stats(const Stats& s) {
   o += "Removed " + plural(s.dead_writes, "duplicate write") + "\n";
   o += "Detected " + plural(s.delays_added, "delay point") + "\n";
   o += "Added " + plural(s.polls_added, "POLL operation") + "\n";
-  o += "Folded " + plural(s.folded_accesses, "index/data access") + "\n";
+  o += "Folded " + plural(s.folded_accesses, "index/data access", "index/data accesses") + "\n";
   o += "Merged " + plural(s.rmw_merged, "read-modify-write") + "\n";
   o += "Dropped " + plural(s.reads_dropped, "unconsumed read") + "\n";
   o += "Kept " + plural(s.debug_annotations, "debug-port annotation") + "\n";

@@ -58,6 +58,7 @@ enum ROpFlag : std::uint16_t {
   kAttrRaw = 1u << 4,     // a raw 0x3C0 write left unfolded (needs its flip-flop reset)
   kOnTimeoutContinue = 1u << 5,
   kService = 1u << 6,   // a service event (comment holds its name until pass 1)
+  kKeep = 1u << 7,      // a read the device's state depends on (a DAC read in raw mode)
 };
 
 struct SeqRange {
@@ -190,31 +191,37 @@ class Normaliser {  // pass 1
 
 class Folder {  // pass 2
  public:
-  explicit Folder(const Context& ctx) : ctx_(&ctx) {
-    card_index_.assign(ctx.pairs().size(), -1);
-    card_sel_.resize(ctx.pairs().size());
-    card_sel_used_.assign(ctx.pairs().size(), 1);
-  }
+  explicit Folder(const Context& ctx) : ctx_(&ctx) { card_.resize(ctx.pairs().size()); }
   void push(ROp&& op, std::vector<ROp>& out, Stats& st);
   void finish(std::vector<ROp>& out, Stats& st);
 
  private:
-  void fold(ROp& op, Space space, std::uint16_t name, std::int64_t index, const ROp* sel, Stats& st);
+  // An index register the folder tracks.
+  struct Latch {
+    std::int64_t index = -1;  // -1: unknown
+    bool sel_used = true;     // the selecting write's src already went into a fold
+    bool stale = false;       // the device's latch was set by an absorbed write
+    ROp sel;                  // that write
+  };
+  void vga_byte(ROp&& op, std::vector<ROp>& out, Stats& st);
+  bool pair(Latch& l, Space space, std::uint16_t name, bool is_index, ROp& op, std::vector<ROp>& out, Stats& st);
+  void flush_attr(std::vector<ROp>& out, Stats& st);
+  void dac_to_raw(std::vector<ROp>& out, Stats& st);
+  [[nodiscard]] int decoded(std::uint64_t port) const noexcept;  // 1 yes, 0 no, -1 unknown
   const Context* ctx_;
-  // VGA index latches (-1 unknown) and the op that set each (its src joins the fold).
-  std::int64_t seq_idx_ = -1, crtc_idx_ = -1, gfx_idx_ = -1;
-  ROp seq_sel_, crtc_sel_, gfx_sel_;
-  bool seq_sel_used_ = true, crtc_sel_used_ = true, gfx_sel_used_ = true;
-  std::vector<std::int64_t> card_index_;
-  std::vector<ROp> card_sel_;
-  std::vector<char> card_sel_used_;
-  // Attribute controller: flip-flop, pending index write.
-  enum class Attr : std::uint8_t { index, data_pending, data_raw } attr_ = Attr::index;
+  Latch seq_, crtc_, gfx_;
+  std::vector<Latch> card_;
+  std::int64_t misc_ = -1;  // misc output register as last written (-1: unknown)
+  // Attribute controller flip-flop; a held index write waits for its data write.
+  enum class Attr : std::uint8_t { index, data_pending, data_raw, unknown } attr_ = Attr::index;
   std::int64_t attr_idx_ = -1;
   ROp attr_sel_;
-  // DAC: write entry/component, read entry/component (-1 unknown).
-  std::int64_t dac_w_ = -1, dac_r_ = -1;
-  std::string pending_dac_comment_;
+  // DAC write side: palette byte the next complete triple goes to (-1: raw mode), the
+  // absorbed 0x3C8 write, and the components of an incomplete triple.
+  std::int64_t dac_w_ = -1;
+  ROp dac_sel_;
+  std::vector<ROp> dac_cache_;
+  std::string carry_;  // comments of absorbed ops that made nothing
 };
 
 class PollFinder {  // pass 3
