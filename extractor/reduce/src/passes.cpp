@@ -164,6 +164,16 @@ ROp raw_write(const ROp& src_of, Space space, std::uint8_t bar, std::uint64_t of
 }
 }  // namespace
 
+void Folder::emit(std::vector<ROp>& out, ROp&& op) {
+  if (!carry_.empty()) {
+    std::string c = std::move(carry_);
+    carry_.clear();
+    append_comment(c, op.comment);
+    op.comment = std::move(c);
+  }
+  out.push_back(std::move(op));
+}
+
 int Folder::decoded(std::uint64_t port) const noexcept {
   // Misc output bit 0 selects colour (0x3Dx) or mono (0x3Bx) decode.
   const bool mono = port >= 0x3B0 && port <= 0x3BF, colour = port >= 0x3D0 && port <= 0x3DF;
@@ -177,7 +187,8 @@ bool Folder::pair(Latch& l, Space space, std::uint16_t name, bool is_index, ROp&
   if (is_index) {
     if (op.kind != RKind::write) return false;
     l.index = std::int64_t(op.value);
-    if (!l.sel_used) append_comment(carry_, l.sel.comment);
+    append_comment(carry_, op.comment);  // an absorbed op's note goes to the next op out
+    op.comment.clear();
     l.sel = std::move(op);
     l.sel_used = false;
     l.stale = true;
@@ -189,7 +200,7 @@ bool Folder::pair(Latch& l, Space space, std::uint16_t name, bool is_index, ROp&
   }
   fold_into(op, space, name, l.index, l.sel_used ? nullptr : &l.sel, st);
   l.sel_used = true;
-  out.push_back(std::move(op));
+  emit(out, std::move(op));
   return true;
 }
 
@@ -197,7 +208,7 @@ void Folder::flush_attr(std::vector<ROp>& out, Stats& st) {
   if (attr_ != Attr::data_pending) return;
   attr_sel_.flags |= kAttrRaw;
   ++st.unfolded_accesses;
-  out.push_back(std::move(attr_sel_));
+  emit(out, std::move(attr_sel_));
   attr_ = Attr::data_raw;
 }
 
@@ -205,10 +216,10 @@ void Folder::dac_to_raw(std::vector<ROp>& out, Stats& st) {
   if (dac_w_ < 0) return;
   // The device's write pointer must be where the raw trace had it: select the entry again
   // and replay the components of the incomplete triple.
-  out.push_back(raw_write(dac_sel_, Space::vga_io, 0, 0x3C8, 8, std::uint64_t(dac_w_ / 3)));
+  emit(out, raw_write(dac_sel_, Space::vga_io, 0, 0x3C8, 8, std::uint64_t(dac_w_ / 3)));
   for (auto& c : dac_cache_) {
     ++st.unfolded_accesses;
-    out.push_back(std::move(c));
+    emit(out, std::move(c));
   }
   dac_cache_.clear();
   dac_w_ = -1;
@@ -241,13 +252,15 @@ void Folder::vga_byte(ROp&& op, std::vector<ROp>& out, Stats& st) {
         switch (attr_) {
           case Attr::index:  // an index write: held until the next attribute access
             attr_idx_ = std::int64_t(op.value & 0x1F);
+            append_comment(carry_, op.comment);
+            op.comment.clear();
             attr_sel_ = std::move(op);
             attr_ = Attr::data_pending;
             return;
           case Attr::data_pending:
             fold_into(op, Space::vga_attr, 0, attr_idx_, &attr_sel_, st);
             attr_ = Attr::index;
-            out.push_back(std::move(op));
+            emit(out, std::move(op));
             return;
           case Attr::data_raw:
             attr_ = Attr::index;
@@ -257,19 +270,31 @@ void Folder::vga_byte(ROp&& op, std::vector<ROp>& out, Stats& st) {
             ++st.unfolded_accesses;
             break;
         }
-      } else {
+      } else if (attr_ == Attr::data_pending) {
         flush_attr(out, st);
+        op.flags |= kKeep;  // it split an index write from its data: a second pass must see it too
       }
       break;
-    case 0x3C1: flush_attr(out, st); break;
+    case 0x3C1:
+      if (attr_ == Attr::data_pending) {
+        flush_attr(out, st);
+        op.flags |= kKeep;
+      }
+      break;
     case 0x3BA:
     case 0x3DA:
       if (rd) {
         const int d = decoded(p);
         if (d != 0) {
-          flush_attr(out, st);
+          if (attr_ == Attr::data_pending) {
+            flush_attr(out, st);
+            op.flags |= kKeep;
+          }
           attr_ = d == 1 ? Attr::index : Attr::unknown;
           op.flags |= kFfReset;
+          // Before misc output is known nobody can tell whether this read reset the
+          // flip-flop: keep it, so the device sees what it saw in the trace.
+          if (d == -1) op.flags |= kKeep;
         }
       }
       break;
@@ -281,7 +306,8 @@ void Folder::vga_byte(ROp&& op, std::vector<ROp>& out, Stats& st) {
         for (auto& c : dac_cache_) append_comment(carry_, c.comment);
         dac_cache_.clear();
         dac_w_ = std::int64_t(op.value & 0xFF) * 3;
-        append_comment(carry_, dac_sel_.comment);
+        append_comment(carry_, op.comment);
+        op.comment.clear();
         dac_sel_ = std::move(op);
         ++st.index_selects;
         return;
@@ -289,16 +315,15 @@ void Folder::vga_byte(ROp&& op, std::vector<ROp>& out, Stats& st) {
       break;
     case 0x3C9:
       if (wr && dac_w_ >= 0) {
+        append_comment(carry_, op.comment);
+        op.comment.clear();
         dac_cache_.push_back(std::move(op));
         if (dac_cache_.size() == 3) {  // the device stores a palette entry when complete
           for (std::size_t i = 0; i < 3; ++i) {
             ROp& c = dac_cache_[i];
             fold_into(c, Space::vga_dac, 0, dac_w_ + std::int64_t(i), nullptr, st);
-            if (i == 0) {
-              prepend_src(c, dac_sel_);
-              dac_sel_.comment.clear();
-            }
-            out.push_back(std::move(c));
+            if (i == 0) prepend_src(c, dac_sel_);
+            emit(out, std::move(c));
           }
           dac_cache_.clear();
           dac_w_ = (dac_w_ + 3) % 768;
@@ -316,17 +341,11 @@ void Folder::vga_byte(ROp&& op, std::vector<ROp>& out, Stats& st) {
       break;
     default: break;
   }
-  out.push_back(std::move(op));
+  emit(out, std::move(op));
 }
 
 void Folder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
   const bool access = op.kind == RKind::read || op.kind == RKind::write || op.kind == RKind::poll;
-  if (!carry_.empty() && op.kind != RKind::removed) {
-    std::string c = std::move(carry_);
-    carry_.clear();
-    append_comment(c, op.comment);
-    op.comment = std::move(c);
-  }
   if (access && op.space == Space::vga_io) {
     if (op.kind == RKind::poll) {
       // Only a poll of input status 1 matters here: it resets the flip-flop.
@@ -334,7 +353,7 @@ void Folder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
         vga_byte(std::move(op), out, st);
         return;
       }
-      out.push_back(std::move(op));
+      emit(out, std::move(op));
       return;
     }
     if (op.width == 8) {
@@ -383,7 +402,7 @@ void Folder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
         // An access of another shape: the device's latch must be right before it.
         Latch& l = card_[i];
         if (l.stale && l.index >= 0) {
-          out.push_back(raw_write(l.sel, pr.index.space, pr.index.bar, pr.index.offset, pr.index.width,
+          emit(out, raw_write(l.sel, pr.index.space, pr.index.bar, pr.index.offset, pr.index.width,
                                   std::uint64_t(l.index)));
           l.sel_used = true;
         }
@@ -394,19 +413,14 @@ void Folder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
       }
     }
   }
-  out.push_back(std::move(op));
+  emit(out, std::move(op));
 }
 
 void Folder::finish(std::vector<ROp>& out, Stats& st) {
   flush_attr(out, st);
   // Index writes never followed by a data access select nothing anyone reads; an
-  // incomplete DAC triple is never stored. Their comments go to the last op.
-  for (Latch* l : {&seq_, &crtc_, &gfx_})
-    if (!l->sel_used) append_comment(carry_, l->sel.comment);
-  for (auto& c : dac_cache_) append_comment(carry_, c.comment);
+  // incomplete DAC triple is never stored.
   dac_cache_.clear();
-  append_comment(carry_, dac_sel_.comment);
-  dac_sel_.comment.clear();
   if (!carry_.empty() && !out.empty()) append_comment(out.back().comment, carry_);
   carry_.clear();
 }

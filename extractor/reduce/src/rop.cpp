@@ -103,7 +103,12 @@ Context::Context(const RegisterMap* map) : map_(map) {
     }
     RegInfo info;
     info.known = true;
-    info.write_side_effect = r.write_side_effect;
+    // A write that sets or clears bits (w1s, w1c) does not replace the value before it.
+    bool replaces = r.access != AccessPolicy::w1c && r.access != AccessPolicy::w1s;
+    for (const auto& f : r.fields)
+      if (f.access && (*f.access == AccessPolicy::w1c || *f.access == AccessPolicy::w1s)) replaces = false;
+    info.write_side_effect = r.write_side_effect || !replaces;
+    info.width = r.width;
     info.read_sensitive = r.read_sensitive;
     regs_[key(r.space, id, space_has_bar(r.space) ? r.bar : 0, r.offset)] = info;
   }
@@ -122,7 +127,10 @@ std::uint16_t Context::name_id(std::string_view name) {
 RegInfo Context::reg(const ROp& op) const noexcept {
   if (regs_.empty()) return {};
   auto it = regs_.find(key(op.space, op.name_id, space_has_bar(op.space) ? op.bar : 0, op.offset));
-  return it == regs_.end() ? RegInfo{} : it->second;
+  if (it == regs_.end()) return {};
+  // An access of another width is a different register as far as the passes know.
+  if (it->second.width != op.width) return {};
+  return it->second;
 }
 
 // ---- conversion ---------------------------------------------------------------------

@@ -136,8 +136,10 @@ void add_counters(const Stats& s, std::map<std::string, std::uint64_t>& counters
 
 struct RegInfo {
   bool known = false;
+  // The map's write_side_effect, or a write that does not replace the value (w1c, w1s).
   bool write_side_effect = true;
   bool read_sensitive = false;
+  std::uint8_t width = 0;
 };
 
 class Context {
@@ -204,6 +206,7 @@ class Folder {  // pass 2
     ROp sel;                  // that write
   };
   void vga_byte(ROp&& op, std::vector<ROp>& out, Stats& st);
+  void emit(std::vector<ROp>& out, ROp&& op);  // with the notes of absorbed ops before it
   bool pair(Latch& l, Space space, std::uint16_t name, bool is_index, ROp& op, std::vector<ROp>& out, Stats& st);
   void flush_attr(std::vector<ROp>& out, Stats& st);
   void dac_to_raw(std::vector<ROp>& out, Stats& st);
