@@ -14,6 +14,12 @@ void Reducer::push(const TraceEvent& e) {
 
 void Reducer::push_rop(ROp&& op) {
   // Passes 1-4 as a chain of stages; the buffers keep their capacity between events.
+  if (n_.passes(op) && f_.passes(op)) {  // most events: straight to pass 3
+    c_.clear();
+    p_.push(std::move(op), c_, stats_);
+    for (auto& z : c_) d_.push(std::move(z), out_, stats_);
+    return;
+  }
   a_.clear();
   n_.push(std::move(op), a_, stats_);
   for (auto& x : a_) {

@@ -126,11 +126,15 @@ std::uint16_t Context::name_id(std::string_view name) {
 
 RegInfo Context::reg(const ROp& op) const noexcept {
   if (regs_.empty()) return {};
-  auto it = regs_.find(key(op.space, op.name_id, space_has_bar(op.space) ? op.bar : 0, op.offset));
-  if (it == regs_.end()) return {};
+  const std::uint64_t k = key(op.space, op.name_id, space_has_bar(op.space) ? op.bar : 0, op.offset);
+  if (k != last_key_) {
+    auto it = regs_.find(k);
+    last_key_ = k;
+    last_info_ = it == regs_.end() ? RegInfo{} : it->second;
+  }
   // An access of another width is a different register as far as the passes know.
-  if (it->second.width != op.width) return {};
-  return it->second;
+  if (last_info_.known && last_info_.width != op.width) return {};
+  return last_info_;
 }
 
 // ---- conversion ---------------------------------------------------------------------

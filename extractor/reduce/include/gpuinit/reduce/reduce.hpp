@@ -166,6 +166,9 @@ class Context {
   std::vector<std::string> names_{""};
   std::unordered_map<std::string, std::uint16_t> name_ids_;
   std::unordered_map<std::uint64_t, RegInfo> regs_;
+  // Consecutive lookups are mostly of one register (a poll loop): remember the last.
+  mutable std::uint64_t last_key_ = ~std::uint64_t{0};
+  mutable RegInfo last_info_;
   std::vector<Pair> pairs_;
 };
 
@@ -186,6 +189,10 @@ class Normaliser {  // pass 1
   void finish(std::vector<ROp>& out, Stats& st);
   // Debug text printed after the last op of a trace with no ops at all (goes on END).
   [[nodiscard]] const std::string& trailing_note() const noexcept { return trailing_note_; }
+  // True when push() would pass `op` on unchanged (the streaming fast path).
+  [[nodiscard]] bool passes(const ROp& op) const noexcept {
+    return !op.is(kService) && op.space != Space::port && pending_note_.empty();
+  }
 
  private:
   std::string pending_note_, trailing_note_;
@@ -196,6 +203,9 @@ class Folder {  // pass 2
   explicit Folder(const Context& ctx) : ctx_(&ctx) { card_.resize(ctx.pairs().size()); }
   void push(ROp&& op, std::vector<ROp>& out, Stats& st);
   void finish(std::vector<ROp>& out, Stats& st);
+  [[nodiscard]] bool passes(const ROp& op) const noexcept {
+    return op.space != Space::vga_io && card_.empty() && carry_.empty();
+  }
 
  private:
   // An index register the folder tracks.
