@@ -17,7 +17,7 @@ void Reducer::push_rop(ROp&& op) {
   if (n_.passes(op) && f_.passes(op)) {  // most events: straight to pass 3
     c_.clear();
     p_.push(std::move(op), c_, stats_);
-    for (auto& z : c_) d_.push(std::move(z), out_, stats_);
+    for (auto& z : c_) deliver(std::move(z));
     return;
   }
   a_.clear();
@@ -28,9 +28,38 @@ void Reducer::push_rop(ROp&& op) {
     for (auto& y : b_) {
       c_.clear();
       p_.push(std::move(y), c_, stats_);
-      for (auto& z : c_) d_.push(std::move(z), out_, stats_);
+      for (auto& z : c_) deliver(std::move(z));
     }
   }
+}
+
+void Reducer::deliver(ROp&& op) {
+  e_.clear();
+  d_.push(std::move(op), e_, stats_);
+  for (auto& x : e_) append_out(std::move(x));
+}
+
+void Reducer::append_out(ROp&& op) {
+  // Pass 7 drops every plain read that pass 6 cannot merge, and pass 6 merges only a read
+  // directly followed by a write of its register: decide it here so that a trace full of
+  // reads never piles them up.
+  if (!out_.empty()) {
+    ROp& last = out_.back();
+    const bool plain = last.kind == RKind::read &&
+                       !last.is(std::uint16_t(kNoValue | kHasExpect | kKeep | kFfReset)) &&
+                       !ctx_.reg(last).read_sensitive;
+    if (plain && !(op.kind == RKind::write && op.same_location(last))) {
+      if (!last.comment.empty()) {
+        std::string c = std::move(last.comment);
+        if (!op.comment.empty()) c += "; " + op.comment;
+        if (c.size() > 4 * kMaxAnnotationBytes) c.resize(4 * kMaxAnnotationBytes);
+        op.comment = std::move(c);
+      }
+      stats_.reads_dropped += last.count;
+      out_.pop_back();
+    }
+  }
+  out_.push_back(std::move(op));
 }
 
 std::vector<ROp> Reducer::finish_rops() {
@@ -49,7 +78,7 @@ std::vector<ROp> Reducer::finish_rops() {
         c.clear();
         if (from < 2) p_.push(std::move(y), c, stats_);
         else c.push_back(std::move(y));
-        for (auto& z : c) d_.push(std::move(z), out_, stats_);
+        for (auto& z : c) deliver(std::move(z));
       }
     }
   };
@@ -62,7 +91,9 @@ std::vector<ROp> Reducer::finish_rops() {
   v.clear();
   p_.finish(v, stats_);
   through(v, 2);
-  d_.finish(out_, stats_);
+  e_.clear();
+  d_.finish(e_, stats_);
+  for (auto& x : e_) append_out(std::move(x));
   cleanup(out_, ctx_, stats_);
   stats_.ops_out = out_.size();
   return std::move(out_);

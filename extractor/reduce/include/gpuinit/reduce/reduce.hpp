@@ -310,7 +310,9 @@ class Reducer {
   Folder f_;
   PollFinder p_;
   DelayFinder d_;
-  std::vector<ROp> a_, b_, c_;  // stage buffers
+  void deliver(ROp&& op);     // through pass 4 into out_
+  void append_out(ROp&& op);  // drops the previous op early when pass 7 surely would
+  std::vector<ROp> a_, b_, c_, e_;  // stage buffers
   std::vector<ROp> out_;
 };
 
