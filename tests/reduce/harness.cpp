@@ -63,8 +63,17 @@ bool at(const RegLocation& l, const Access& a) {
 }
 }  // namespace
 
+namespace {
+// The platform's ports (timer, speaker gate, debug console, POST codes), not the card's.
+bool platform_port(const Access& a) {
+  if (a.space != Space::port) return false;
+  const std::uint64_t p = a.offset;
+  return (p >= 0x40 && p <= 0x43) || p == 0x61 || p == 0x80 || p == 0x402 || p == 0xE9;
+}
+}  // namespace
+
 std::uint64_t Recorder::read(const Access& a, std::uint64_t now_ns) {
-  if (a.space == Space::port) return 0;  // the platform (timer, speaker gate, debug port), not the card
+  if (platform_port(a)) return 0;
   const std::uint64_t v = inner_.read(a, now_ns);
   if (pair_idx_.size() != map_.indexed_spaces.size()) pair_idx_.assign(map_.indexed_spaces.size(), 0);
   if (a.space == Space::vga_io) {
@@ -81,7 +90,7 @@ std::uint64_t Recorder::read(const Access& a, std::uint64_t now_ns) {
 }
 
 void Recorder::write(const Access& a, std::uint64_t value, std::uint64_t now_ns) {
-  if (a.space == Space::port) return;
+  if (platform_port(a)) return;
   inner_.write(a, value, now_ns);
   if (pair_idx_.size() != map_.indexed_spaces.size()) pair_idx_.assign(map_.indexed_spaces.size(), 0);
   if (a.space == Space::vga_io) {

@@ -3,6 +3,7 @@
 // as replaying the raw trace; and reduction is idempotent.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "gpuinit/format/file_io.hpp"
@@ -102,8 +103,9 @@ TEST_CASE("invariant on 3000 random traces, reducer given the register map") {
 TEST_CASE("invariant on 1000 random traces, reducer without a map") { run_random(nullptr, 0x5EED0002, 1000); }
 
 TEST_CASE("invariant on golden raw traces (reference card, SeaVGABIOS cards)") {
-  // Raw traces of the reference card and the SeaVGABIOS ROMs land in tests/golden/ (as
-  // *.raw.jsonl); each is checked against the register map named by its device ids.
+  // Raw traces of the reference card and the SeaVGABIOS ROMs (extractor or QEMU oracle)
+  // land in tests/golden/ as *.jsonl; each raw trace (header source "extract:" or "qemu:")
+  // is checked against the register map whose vendor/device ids match.
   namespace fs = std::filesystem;
   const fs::path golden = fs::path(GPUINIT_SOURCE_DIR) / "tests" / "golden";
   const fs::path maps = fs::path(GPUINIT_SOURCE_DIR) / "devices" / "maps";
@@ -111,10 +113,11 @@ TEST_CASE("invariant on golden raw traces (reference card, SeaVGABIOS cards)") {
   if (fs::exists(golden))
     for (const auto& e : fs::recursive_directory_iterator(golden)) {
       const auto n = e.path().filename().string();
-      if (e.is_regular_file() && n.size() > 10 && n.substr(n.size() - 10) == ".raw.jsonl") traces.push_back(e.path());
+      if (e.is_regular_file() && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") traces.push_back(e.path());
     }
+  std::sort(traces.begin(), traces.end());
   if (traces.empty()) {
-    WARN("skipped: no raw traces (*.raw.jsonl) under tests/golden/ yet");
+    WARN("skipped: no raw traces (*.jsonl) under tests/golden/ yet");
     return;
   }
   std::vector<RegisterMap> all_maps;
@@ -126,6 +129,8 @@ TEST_CASE("invariant on golden raw traces (reference card, SeaVGABIOS cards)") {
     auto t = load_trace(read_file_text(p));
     INFO(p.filename().string());
     REQUIRE(t.ok());
+    const auto& src = t.value->header.source;
+    if (src.rfind("extract:", 0) != 0 && src.rfind("qemu:", 0) != 0) continue;  // replays, not raw
     const RegisterMap* map = nullptr;
     if (t.value->header.device)
       for (const auto& m : all_maps)

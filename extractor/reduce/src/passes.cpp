@@ -660,8 +660,9 @@ bool merge_rmw(std::vector<ROp>& ops, const Context&, Stats& st) {
     ROp& r = ops[i];
     ROp& w = ops[i + 1];
     if (r.kind != RKind::read || w.kind != RKind::write || r.is(kNoValue) || r.is(kHasExpect)) continue;
-    // Legacy ports read one register and write another at the same address.
-    if (r.space == Space::vga_io || r.space == Space::port) continue;
+    // Legacy ports read one register and write another at the same address; config
+    // space is read, written and restored to size BARs, which a mask does not express.
+    if (r.space == Space::vga_io || r.space == Space::port || r.space == Space::config) continue;
     if (!r.same_location(w)) continue;
     const std::uint64_t mask = (r.value ^ w.value) & width_mask(w.width);
     if (mask == 0) continue;  // a plain write back: stays a WRITE
