@@ -6,6 +6,8 @@
 
 #include "gpuinit/format/file_io.hpp"
 #include "gpuinit/format/json_io.hpp"
+#include "gpuinit/replay/engine.hpp"
+#include "gpuinit/replay/targets.hpp"
 
 namespace gpuinit::test {
 
@@ -225,6 +227,21 @@ ReplayResult replay_sequence(const InitSequence& s, const RegisterMap& map) {
   r.log = rec.log();
   r.state = model->final_state(now + kSettleNs);
   return r;
+}
+
+ReplayResult replay_sequence_engine(const InitSequence& s, const RegisterMap& map) {
+  auto model = make_model(map);
+  MapModel* m = model.get();
+  auto rec = std::make_unique<Recorder>(std::move(model), map);
+  Recorder* r = rec.get();
+  replay::ModelTarget target(std::move(rec), {}, true);
+  const auto report = replay::run_sequence(s, target);
+  ReplayResult out;
+  if (report.refused) out.error = "engine refused the sequence: " + (report.problems.empty() ? "" : report.problems[0].str());
+  else if (!report.failures.empty()) out.error = "engine: " + report.failures[0].message;
+  out.log = r->log();
+  out.state = m->final_state(target.now_ns() + kSettleNs);
+  return out;
 }
 
 std::string compare_states(const std::vector<RegisterValue>& a, const std::vector<RegisterValue>& b,

@@ -33,6 +33,8 @@ std::string to_string(const RegAccess& a);
 class Recorder final : public DeviceModel {
  public:
   Recorder(MapModel& inner, const RegisterMap& map) : inner_(inner), map_(map) {}
+  Recorder(std::unique_ptr<MapModel> owned, const RegisterMap& map)
+      : owned_(std::move(owned)), inner_(*owned_), map_(map) {}
   std::uint64_t read(const Access& a, std::uint64_t now_ns) override;
   void write(const Access& a, std::uint64_t value, std::uint64_t now_ns) override;
   std::string name() const override { return "recorder"; }
@@ -40,6 +42,7 @@ class Recorder final : public DeviceModel {
 
  private:
   void vga_port(std::uint64_t port, bool wr, std::uint8_t v);
+  std::unique_ptr<MapModel> owned_;
   MapModel& inner_;
   const RegisterMap& map_;
   std::vector<RegAccess> log_;
@@ -65,6 +68,8 @@ struct ReplayResult {
 ReplayResult replay_trace(const Trace& t, const RegisterMap& map);
 // The sequence: ops in order on a virtual clock (1 us per access, DELAY, POLL interval).
 ReplayResult replay_sequence(const InitSequence& s, const RegisterMap& map);
+// The same through the project's replay engine (replay::run_sequence on a model target).
+ReplayResult replay_sequence_engine(const InitSequence& s, const RegisterMap& map);
 // "" when equal, else the first difference.
 // A register only one replay touched must hold its reset value (0 for unknown ones).
 std::string compare_states(const std::vector<RegisterValue>& a, const std::vector<RegisterValue>& b,

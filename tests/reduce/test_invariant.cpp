@@ -30,8 +30,13 @@ std::string check_trace(const Trace& raw, const RegisterMap& map, const Register
   const auto b = replay_sequence(r.sequence, map);
   if (!b.error.empty()) return b.error;
   if (auto d = compare_states(a.state, b.state, map); !d.empty()) return "final state: " + d;
-  if (auto d = compare_logs(observable_writes(a.log, map), observable_writes(b.log, map)); !d.empty())
-    return "observable writes: " + d;
+  const auto wa = observable_writes(a.log, map);
+  if (auto d = compare_logs(wa, observable_writes(b.log, map)); !d.empty()) return "observable writes: " + d;
+  // Again through the project's replay engine on the model target.
+  const auto c = replay_sequence_engine(r.sequence, map);
+  if (!c.error.empty()) return c.error;
+  if (auto d = compare_states(a.state, c.state, map); !d.empty()) return "final state (engine): " + d;
+  if (auto d = compare_logs(wa, observable_writes(c.log, map)); !d.empty()) return "observable writes (engine): " + d;
 
   const auto again = rd::reduce_sequence(r.sequence, opt);
   if (!(again.sequence == r.sequence)) {
