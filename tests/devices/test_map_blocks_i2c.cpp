@@ -154,7 +154,7 @@ TEST_CASE("map i2c_gpio: a random read of the EEPROM through bit-banged GPIO") {
   CHECK(m->read(mm(0x40), 0) == ((1u << 25) | 0x300));
 }
 
-TEST_CASE("map i2c_gpio: another address is not acknowledged; no clocking without the enable bit") {
+TEST_CASE("map i2c_gpio: another address is not acknowledged and nothing is clocked without the enable bit") {
   auto m = make();
   {
     Master bus(*m);
