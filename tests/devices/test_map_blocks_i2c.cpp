@@ -206,3 +206,10 @@ TEST_CASE("map blocks: broken blocks and i2c behaviours are refused with the pla
   CHECK_THAT(first(problems_of(map, "\"trigger\": \"ENABLE\"", "\"trigger\": \"NOPE\"")),
              Catch::Contains("condition register 'NOPE'"));
 }
+
+TEST_CASE("map blocks: the namer names bytes of a mapped block") {
+  auto m = make();
+  CHECK(m->namer().name(Space::mmio, {}, 0, 0x100) == "TABLE");
+  CHECK(m->namer().name(Space::mmio, {}, 0, 0x105) == "TABLE+5");
+  CHECK(m->namer().name(Space::mmio, {}, 0, 0x108) == "mmio0:0x108");
+}
