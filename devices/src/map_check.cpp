@@ -1,5 +1,6 @@
 #include "gpuinit/devices/map_check.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -121,6 +122,41 @@ std::vector<Problem> check_regmap_rules(const RegisterMap& m) {
     }
   }
 
+  if (m.blocks.size() > kMaxMapBlocks) {
+    add("/blocks", "more than " + std::to_string(kMaxMapBlocks) + " data blocks");
+    return out;
+  }
+  std::set<std::string> block_names;
+  for (std::size_t i = 0; i < m.blocks.size(); ++i) {
+    const auto& b = m.blocks[i];
+    const std::string where = "/blocks/" + std::to_string(i);
+    const std::string who = "block '" + b.name + "'";
+    if (b.name.empty()) add(where, "block #" + std::to_string(i) + " has no name");
+    else if (!block_names.insert(b.name).second) add(where, who + ": name used twice");
+    if (b.size > kMaxBlockBytes || b.data.size() > b.size) {
+      add(where, who + ": " + std::to_string(b.data.size()) + " data bytes, size " + std::to_string(b.size) +
+                     " (at most " + std::to_string(kMaxBlockBytes) + ", data no longer than size)");
+      continue;
+    }
+    if (!b.mapped) continue;
+    if (space_is_indexed(b.space) || b.space == Space::named || b.space == Space::config) {
+      add(where, who + ": a block must lie in a direct space");
+      continue;
+    }
+    check_bar(b.space, b.bar, b.offset, 0, who, where);
+    if (space_has_bar(b.space))
+      if (const Bar* bar = m.device.bar(b.bar); bar && b.size > bar->size - std::min(bar->size, b.offset))
+        add(where, who + ": " + std::to_string(b.size) + " bytes from " + hex(b.offset) + " lie outside BAR " +
+                       std::to_string(b.bar));
+    if (m.vga && b.space == Space::vga_io)
+      for (std::uint64_t k = 0; k < b.size; ++k)
+        if (is_builtin_vga_port(b.offset + k)) {
+          add(where, who + ": port " + hex(b.offset + k) + " is a built-in VGA port");
+          break;
+        }
+    for (std::uint64_t k = 0; k < b.size; ++k) claim(b.space, b.bar, b.offset + k, 1, who, where);
+  }
+
   std::set<std::string> names;
   std::map<std::tuple<int, std::string, std::uint64_t>, std::string> indices;
   for (std::size_t i = 0; i < m.registers.size(); ++i) {
@@ -206,6 +242,30 @@ std::vector<Problem> check_regmap_rules(const RegisterMap& m) {
       else if (valid_width(t->width) && (b.trigger_mask == 0 || (b.trigger_mask & ~width_mask(t->width)) ||
                                          (b.trigger_value & ~b.trigger_mask)))
         add(where, b.reg + ": trigger mask/value do not fit trigger register " + b.trigger);
+    }
+    if (b.kind == BehaviourKind::constant && !b.trigger.empty()) {
+      const Register* t = m.find(b.trigger);
+      if (!t) add(where, b.reg + ": condition register '" + b.trigger + "' is not a register of the map");
+      else if (valid_width(t->width) && (b.trigger_mask == 0 || (b.trigger_mask & ~width_mask(t->width)) ||
+                                         (b.trigger_value & ~b.trigger_mask)))
+        add(where, b.reg + ": condition mask/value do not fit register " + b.trigger);
+    }
+    if (b.kind == BehaviourKind::i2c_gpio) {
+      const auto& l = b.i2c;
+      bool bits_ok = true;
+      for (const unsigned bit : {l.scl_out, l.sda_out, l.scl_oe, l.sda_oe, l.scl_in, l.sda_in})
+        if (bit >= r->width) {
+          add(where, b.reg + ": i2c line bit " + std::to_string(bit) + " lies outside the register's " +
+                         std::to_string(r->width) + " bits");
+          bits_ok = false;
+          break;
+        }
+      if (l.address > 0x7F) add(where, b.reg + ": i2c address " + hex(l.address) + " is not 7-bit");
+      if (!m.find_block(l.block)) add(where, b.reg + ": i2c block '" + l.block + "' is not a block of the map");
+      if ((b.when_mask & ~wm) || (b.when_value & ~b.when_mask))
+        add(where, b.reg + ": i2c when_mask/when_value do not fit the register");
+      if (bits_ok && (!(b.mask >> l.scl_in & 1) || !(b.mask >> l.sda_in & 1)))
+        add(where, b.reg + ": i2c mask " + hex(b.mask) + " must contain the scl_in and sda_in bits");
     }
     if (b.kind == BehaviourKind::readback && (b.else_value & ~b.mask))
       add(where, b.reg + ": readback else_value " + hex(b.else_value) + " has bits outside its mask");

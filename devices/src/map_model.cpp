@@ -44,7 +44,7 @@ constexpr bool kIndexed[] = {
 inline bool fast_has_bar(Space s) noexcept { return std::size_t(s) < std::size(kHasBar) && kHasBar[std::size_t(s)]; }
 inline bool fast_indexed(Space s) noexcept { return std::size_t(s) >= std::size(kIndexed) || kIndexed[std::size_t(s)]; }
 
-enum Kind : std::uint8_t { kNone, kReg, kIndex, kData };
+enum Kind : std::uint8_t { kNone, kReg, kIndex, kData, kBlock };
 
 struct Entry {
   Kind kind = kNone;
@@ -109,15 +109,127 @@ struct Reg {
   std::uint32_t src = 0;  // index in map.registers
 };
 
+// The responder side of a bit-banged I2C bus (i2c_gpio): a byte-addressed memory at one
+// 7-bit address, as a DDC monitor EEPROM is. Levels are 1 when released (pulled up).
+class I2cResponder {
+ public:
+  I2cResponder(std::uint8_t address, const std::vector<std::uint8_t>* data, std::uint64_t size)
+      : address_(address), data_(data), size_(size) {}
+  // Drives SCL then SDA as the master leaves them; returns the SDA level on the bus.
+  bool clock(bool scl, bool sda) {
+    set_scl(scl);
+    return set_sda(sda);
+  }
+
+ private:
+  enum class St : std::uint8_t { stopped, to_device, address_ack, from_device, master_ack, nacked };
+  bool level() const { return dev_sda_ && sda_; }
+  bool release() {
+    dev_sda_ = true;
+    return level();
+  }
+  std::uint8_t byte_at(std::uint64_t ptr) const {
+    if (size_ == 0) return 0xFF;
+    const std::uint64_t i = ptr % size_;
+    return i < data_->size() ? (*data_)[i] : 0;
+  }
+  bool set_sda(bool v) {
+    if (v == sda_) return level();
+    sda_ = v;
+    if (!scl_) return level();
+    // SDA changing while SCL is high: START (falling) or STOP (rising).
+    st_ = v ? St::stopped : St::to_device;
+    bits_ = 0;
+    have_addr_ = false;
+    return release();
+  }
+  void set_scl(bool v) {
+    if (v == scl_) return;
+    scl_ = v;
+    if (!v) {  // the responder lets SDA go after each clock pulse
+      dev_sda_ = true;
+      return;
+    }
+    switch (st_) {
+      case St::stopped:
+      case St::nacked:
+        dev_sda_ = true;
+        return;
+      case St::to_device:
+        shift_ = std::uint8_t(shift_ << 1 | (sda_ ? 1 : 0));
+        if (++bits_ == 8) st_ = St::address_ack;
+        dev_sda_ = true;
+        return;
+      case St::address_ack: {
+        bits_ = 0;
+        if (!have_addr_) {
+          have_addr_ = true;
+          reading_ = (shift_ & 1) != 0;
+          if ((shift_ >> 1) != address_) {  // nobody answers: the transfer ends
+            st_ = St::stopped;
+            have_addr_ = false;
+            dev_sda_ = true;
+            return;
+          }
+          if (!reading_) first_byte_ = true;
+        } else if (first_byte_) {
+          ptr_ = shift_;
+          first_byte_ = false;
+        } else {
+          ++ptr_;  // further written bytes are ignored
+        }
+        st_ = reading_ ? St::from_device : St::to_device;
+        dev_sda_ = false;  // ACK
+        return;
+      }
+      case St::from_device:
+        if (bits_ == 0) out_ = byte_at(ptr_++);
+        dev_sda_ = ((out_ >> (7 - bits_)) & 1) != 0;
+        if (++bits_ == 8) {
+          bits_ = 0;
+          st_ = St::master_ack;
+        }
+        return;
+      case St::master_ack:
+        st_ = sda_ ? St::nacked : St::from_device;
+        dev_sda_ = true;
+        return;
+    }
+  }
+
+  std::uint8_t address_;
+  const std::vector<std::uint8_t>* data_;
+  std::uint64_t size_;
+  bool scl_ = true, sda_ = true, dev_sda_ = true;
+  St st_ = St::stopped;
+  unsigned bits_ = 0;
+  std::uint8_t shift_ = 0, out_ = 0;
+  bool have_addr_ = false, reading_ = false, first_byte_ = false;
+  std::uint64_t ptr_ = 0;
+};
+
+struct Blk {
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+  const std::vector<std::uint8_t>* data = nullptr;
+  std::uint8_t read(std::uint64_t p) const {
+    const std::uint64_t i = p - offset;
+    return i < data->size() ? (*data)[i] : 0;
+  }
+};
+
 struct Beh {
   BehaviourKind kind = BehaviourKind::constant;
   std::uint32_t reg = 0;
   std::uint32_t trigger = 0;
+  bool conditional = false;  // constant with a trigger condition
   std::uint64_t mask = 0, value = 0, tmask = 0, tvalue = 0, delay = 0;
   std::uint64_t when_mask = 0, when_value = 0, else_value = 0;
   bool armed = false;
   std::uint64_t armed_at = 0;
   int readback = -1;  // -1: no write yet; 0: else_value; 1: value
+  I2cLines lines;
+  std::uint32_t i2c = 0;  // index in Impl::i2c
 };
 
 struct IdxSpace {
@@ -156,6 +268,8 @@ struct MapModel::Impl {
   Table table;
   std::vector<Reg> regs;
   std::vector<Beh> behs;
+  std::vector<Blk> blocks;
+  std::vector<I2cResponder> i2c;
   std::vector<std::vector<std::uint32_t>> read_behs, write_behs;
   std::vector<IdxSpace> spaces;         // the map's indexed spaces, code = kNamedBase + i
   std::vector<std::string> named;       // names by code - kNamedBase (map's, then unknown)
@@ -270,7 +384,9 @@ struct MapModel::Impl {
     std::uint64_t val = r.value;
     for (std::uint32_t bi : read_behs[ri]) {
       const Beh& b = behs[bi];
-      if (b.kind == BehaviourKind::constant) val = (val & ~b.mask) | b.value;
+      if (b.kind == BehaviourKind::constant) {
+        if (!b.conditional || (regs[b.trigger].value & b.tmask) == b.tvalue) val = (val & ~b.mask) | b.value;
+      }
       else if (b.kind == BehaviourKind::readback && b.readback >= 0)
         val = (val & ~b.mask) | ((b.readback ? b.value : b.else_value) & b.mask);
     }
@@ -287,6 +403,14 @@ struct MapModel::Impl {
       Beh& b = behs[bi];
       if (b.kind == BehaviourKind::readback) {
         b.readback = (val & b.when_mask) == b.when_value ? 1 : 0;
+      } else if (b.kind == BehaviourKind::i2c_gpio) {
+        if ((r.value & b.when_mask) != b.when_value) continue;
+        const auto bit = [&](unsigned n) { return ((r.value >> n) & 1) != 0; };
+        const bool scl = bit(b.lines.scl_oe) ? bit(b.lines.scl_out) : true;
+        const bool sda = bit(b.lines.sda_oe) ? bit(b.lines.sda_out) : true;
+        const bool level = i2c[b.i2c].clock(scl, sda);
+        r.value = (r.value & ~b.mask) | (std::uint64_t(scl) << b.lines.scl_in) |
+                  (std::uint64_t(level) << b.lines.sda_in);
       } else if (b.kind == BehaviourKind::delayed_set) {
         const bool cond = (r.value & b.tmask) == b.tvalue;
         if (cond && !b.armed) {
@@ -469,6 +593,11 @@ struct MapModel::Impl {
       }
       unsigned k;
       std::uint64_t part;
+      if (e->kind == kBlock) {
+        out |= std::uint64_t(blocks[e->id].read(p)) << (8 * pos);
+        ++pos;
+        continue;
+      }
       if (e->kind == kReg) {
         const Reg& r = regs[e->id];
         k = std::min<unsigned>(r.bytes - e->byte, n - pos);
@@ -504,6 +633,11 @@ struct MapModel::Impl {
         while (q < n && !known_at(code, bar, off + q, vio)) ++q;
         unknown_direct_write(code, bar, p, q - pos, rest & lane_mask(8 * (q - pos)));
         pos = q;
+        continue;
+      }
+      if (e->kind == kBlock) {  // read-only bytes
+        ++stats.ro_writes;
+        ++pos;
         continue;
       }
       if (e->kind == kReg) {
@@ -544,7 +678,16 @@ struct MapModel::Impl {
       keys += 2;
     }
     for (const auto& r : map.registers) keys += space_is_indexed(r.space) ? 1 : r.width / 8u;
+    for (const auto& b : map.blocks) keys += b.mapped ? b.size : 0;
     table.reserve(keys + 1);
+    for (std::uint32_t i = 0; i < map.blocks.size(); ++i) {
+      const DataBlock& mb = map.blocks[i];
+      blocks.push_back(Blk{mb.offset, mb.size, &mb.data});
+      if (!mb.mapped) continue;
+      const std::uint8_t bar = space_has_bar(mb.space) ? mb.bar : 0;
+      for (std::uint64_t k = 0; k < mb.size; ++k)
+        table.insert(make_key(unsigned(mb.space), bar, mb.offset + k), Entry{kBlock, 0, i});
+    }
     for (std::uint32_t i = 0; i < spaces.size(); ++i) {
       const auto& s = spaces[i];
       const auto bar_of = [](const RegLocation& l) { return space_has_bar(l.space) ? l.bar : std::uint8_t{0}; };
@@ -604,8 +747,24 @@ struct MapModel::Impl {
       b.when_value = mb.when_value;
       b.else_value = mb.else_value;
       const auto bi = std::uint32_t(behs.size());
+      if (b.kind == BehaviourKind::i2c_gpio) {
+        // Acts on writes only; the register keeps the line levels it computed.
+        b.lines = mb.i2c;
+        b.mask = mb.mask & regs[b.reg].wm;
+        b.i2c = std::uint32_t(i2c.size());
+        const DataBlock* blk = map.find_block(mb.i2c.block);
+        i2c.emplace_back(mb.i2c.address, &blk->data, blk->size);
+        write_behs[b.reg].push_back(bi);
+        regs[b.reg].hooks |= kWriteHook;
+        behs.push_back(b);
+        continue;
+      }
       read_behs[b.reg].push_back(bi);
       regs[b.reg].hooks |= kReadHook;
+      if (b.kind == BehaviourKind::constant && !mb.trigger.empty()) {
+        b.conditional = true;
+        b.trigger = index_of(mb.trigger);
+      }
       if (b.kind == BehaviourKind::readback) {
         write_behs[b.reg].push_back(bi);
         regs[b.reg].hooks |= kWriteHook;

@@ -51,6 +51,9 @@ RegisterNamer::RegisterNamer(const RegisterMap& map) : vga_(map.vga) {
     exact_[{int(s.data.space), std::string(), space_has_bar(s.data.space) ? int(s.data.bar) : 0, s.data.offset}] =
         s.name + ".data";
   }
+  for (const auto& b : map.blocks)  // a byte inside a mapped data block: EDID+16
+    if (b.mapped && b.size > 0)
+      regs_[{int(b.space), std::string(), space_has_bar(b.space) ? int(b.bar) : 0, b.offset}] = {b.name, unsigned(b.size)};
 }
 
 std::string RegisterNamer::neutral(Space space, std::string_view space_name_v, std::uint8_t bar,

@@ -37,8 +37,10 @@ MC_CTRL         equ 0x08
 MC_TIMING       equ 0x09
 MC_STATUS       equ 0x0A
 
-POLL_LIMIT      equ 20000               ; iterations before a poll gives up
+POLL_LIMIT      equ 1000                ; reads before a poll gives up (10 ms)
+POLL_WAIT_US    equ 10                  ; INT 15h/86h wait between two reads of a poll
 DELAY_TOGGLES   equ 66                  ; ~1 ms of 15 us refresh toggles
+DELAY_PACE      equ 1000                ; register-only spin (~2 us) between two port-0x61 reads
 
 ; Locals kept on the stack frame (BP-relative)
 %define MMIO    dword [bp-4]
@@ -159,6 +161,7 @@ init:
         call bank_read
         test al, 1
         jnz .pll_locked
+        call poll_wait
         dec ecx
         jnz .pll_poll
         jmp .fail
@@ -189,6 +192,7 @@ init:
         call bank_read
         test al, 1
         jnz .mc_done
+        call poll_wait
         dec ecx
         jnz .mc_poll
         jmp .fail
@@ -286,10 +290,23 @@ bank_read:                              ; -> EAX
         sub dx, IO_BANK_DATA
         ret
 
+; POLL_WAIT_US microseconds through the system BIOS (INT 15h AH=86h, CX:DX = microseconds),
+; as BIOSes pace a status poll. Preserves every register.
+poll_wait:
+        pushad
+        mov ah, 0x86
+        xor cx, cx
+        mov dx, POLL_WAIT_US
+        int 0x15
+        popad
+        ret
+
 ; ~1 ms: count DELAY_TOGGLES changes of the refresh bit (port 0x61 bit 4, toggles every
-; 15.085 us). Each wait for a change is bounded so a stuck bit cannot hang the machine.
+; 15.085 us). Each wait for a change is bounded so a stuck bit cannot hang the machine; a
+; short register-only spin between two reads keeps the port traffic to a few reads per toggle.
 delay_1ms:
         push ax
+        push bx
         push cx
         push dx
         mov cx, DELAY_TOGGLES
@@ -303,6 +320,10 @@ delay_1ms:
         and al, 0x10
         cmp al, ah
         jne .changed
+        mov bx, DELAY_PACE
+.pace:
+        dec bx
+        jnz .pace
         dec dx
         jnz .wait
 .changed:
@@ -310,6 +331,7 @@ delay_1ms:
         loop .next
         pop dx
         pop cx
+        pop bx
         pop ax
         ret
 

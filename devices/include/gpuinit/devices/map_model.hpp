@@ -13,7 +13,10 @@
 //    auto-increment, misc output 0x3C2/0x3CC, CR11 bit 7 write protection of CR0-CR7)
 //    and direct access through vga_seq/vga_crtc/vga_gfx/vga_attr and vga_dac (offset =
 //    palette byte = entry * 3 + component); vga_mem is plain memory;
-//  - behaviours on virtual time (delayed_set, constant, readback; see regmap.hpp);
+//  - behaviours on virtual time (delayed_set, constant, readback; see regmap.hpp), a
+//    constant optionally conditional on another register, and i2c_gpio: a bit-banged I2C
+//    bus in a register's bits with an EEPROM responder reading a data block (DDC EDID);
+//  - data blocks: read-only bytes at a location (an EDID in a BAR), writes ignored;
 //  - unknown registers: read as last written or as zero, counted, one warning per
 //    location (collected, never printed).
 // The access path does no string work and no allocation for registers of the map.
