@@ -726,6 +726,10 @@ Loaded<Trace> load_trace(std::string_view text) {
     json j;
     if (!parse_document(line, where, j, r.problems)) continue;
     if (is_header && newer_major(j, "trace_version", 1, where, r.problems)) return r;
+    if (is_header && j.is_object() && !j.contains("trace_version")) {
+      r.problems.push_back({where, "the first line is not a trace header: it has no \"trace_version\""});
+      return r;
+    }
     const std::size_t before = r.problems.size();
     for (auto& p : check_schema(is_header ? SchemaId::trace_header : SchemaId::trace_event, j))
       r.problems.push_back({where + p.where, p.message});

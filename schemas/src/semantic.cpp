@@ -272,7 +272,7 @@ std::vector<Problem> check_regmap_semantics(const RegisterMap& m) {
   // Overlaps: sort by location, then each register can only overlap its neighbours'
   // running maximum end (O(n log n) for maps of any size).
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
-    return std::tie(a.space, a.space_name, a.bar, a.begin) < std::tie(b.space, b.space_name, b.bar, b.begin);
+    return std::tie(a.space, a.space_name, a.bar, a.begin, a.reg) < std::tie(b.space, b.space_name, b.bar, b.begin, b.reg);
   });
   for (std::size_t k = 1, run = 0; k < spans.size(); ++k) {
     const Span& a = spans[run];
