@@ -78,14 +78,30 @@ struct Ctx {
   void add(std::string at, std::string message) { out.push_back({std::move(at), std::move(message)}); }
 };
 
+// additionalProperties: false. Like valijson, only the first unknown property (in key
+// order) of an object is reported.
+struct UnknownOnce {
+  bool said = false;
+  void operator()(Ctx& c, const std::string& p, const std::string& key) {
+    if (!said) c.add(p, msg_unknown(key));
+    said = true;
+  }
+};
+
 std::string at(const std::string& where, std::string_view key) { return where + "/" + pointer_token(key); }
 
 bool is_integer(const json& v) { return v.is_number_integer(); }
 
-// {"type": "integer", "minimum": lo, "maximum": hi} (hi < 0: no maximum)
+// {"type": "integer", "minimum": lo, "maximum": hi} (hi < 0: no maximum). Like valijson,
+// a non-integer number fails the type and is still compared with the bounds.
 void check_int(Ctx& c, const json& v, const std::string& p, std::int64_t lo, std::int64_t hi) {
   if (!is_integer(v)) {
     c.add(p, msg_type(v, "integer"));
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (d < double(lo)) c.add(p, msg_minimum(v, json(lo)));
+      if (hi >= 0 && d > double(hi)) c.add(p, msg_maximum(v, json(hi)));
+    }
     return;
   }
   if (v.is_number_unsigned()) {
@@ -115,9 +131,10 @@ void check_enum(Ctx& c, const json& v, const std::string& p, const std::array<co
   c.add(p, msg_enum(v, allowed));
 }
 
+// {"enum": [8, 16, 32, 64]}: JSON Schema compares numbers by value, so 8.0 is allowed.
 void check_width(Ctx& c, const json& v, const std::string& p) {
-  if (v.is_number_integer()) {
-    const auto w = v.get<std::int64_t>();
+  if (v.is_number()) {
+    const double w = v.get<double>();
     if (w == 8 || w == 16 || w == 32 || w == 64) return;
   }
   c.add(p, msg_enum(v, json::array({8, 16, 32, 64})));
@@ -152,6 +169,7 @@ bool u64_ok(const json& v) { return v.is_number_unsigned() || (v.is_number_integ
 // "#/definitions/src" of init-sequence-v1.0.json
 void check_src(Ctx& c, const json& v, const std::string& p) {
   if (!v.is_object()) return c.add(p, msg_type(v, "object"));
+  UnknownOnce unknown;
   for (auto it = v.begin(); it != v.end(); ++it) {
     const auto& k = it.key();
     const std::string kp = at(p, k);
@@ -165,18 +183,30 @@ void check_src(Ctx& c, const json& v, const std::string& p) {
       for (std::size_t i = 0; i < it->size(); ++i) {
         const json& e = (*it)[i];
         const bool pair = e.is_array() && e.size() == 2 && u64_ok(e[0]) && u64_ok(e[1]);
-        if (!u64_ok(e) && !pair) c.add(kp + "/" + std::to_string(i), msg_any_of());
+        if (u64_ok(e) || pair) continue;
+        // anyOf [u64, [u64, u64]]: like valijson, each branch's problems, then the verdict.
+        const std::string ep = kp + "/" + std::to_string(i);
+        check_u64(c, e, ep);
+        if (!e.is_array()) {
+          c.add(ep, msg_type(e, "array"));
+        } else {
+          if (e.size() < 2) c.add(ep, msg_min_items(2));
+          if (e.size() > 2) c.add(ep, msg_max_items(2));
+          for (std::size_t k = 0; k < e.size(); ++k) check_u64(c, e[k], ep + "/" + std::to_string(k));
+        }
+        c.add(ep, msg_any_of());
       }
-    } else c.add(kp, msg_unknown(k));
+    } else unknown(c, kp, k);
   }
 }
 
 // "#/definitions/expect" of the op schema
 void check_expect(Ctx& c, const json& v, const std::string& p) {
   if (!v.is_object()) return c.add(p, msg_type(v, "object"));
+  UnknownOnce unknown;
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (it.key() == "mask" || it.key() == "value") check_u64(c, *it, at(p, it.key()));
-    else c.add(at(p, it.key()), msg_unknown(it.key()));
+    else unknown(c, at(p, it.key()), it.key());
   }
   for (const char* k : {"mask", "value"})
     if (!v.contains(k)) c.add(p, msg_required(k));
@@ -227,6 +257,7 @@ bool bar_space(const json& op) {
 void check_op_schema(const json& op, const std::string& where, std::vector<Problem>& out) {
   Ctx c{where, out};
   if (!op.is_object()) return c.add(where, msg_type(op, "object"));
+  UnknownOnce unknown;
   unsigned present = 0;
   for (auto it = op.begin(); it != op.end(); ++it) {
     const auto& k = it.key();
@@ -246,7 +277,7 @@ void check_op_schema(const json& op, const std::string& where, std::vector<Probl
       case kOnTimeout: check_enum(c, v, p, std::array{"fail", "continue"}); break;
       case kSrc: check_src(c, v, p); break;
       case kComment: check_string(c, v, p); break;
-      default: c.add(p, msg_unknown(k)); break;
+      default: unknown(c, p, k); break;
     }
   }
   if (!(present & kOp)) c.add(where, msg_required("op"));
@@ -280,6 +311,7 @@ constexpr const char* kServicePattern = "^[a-z0-9_]{1,64}$";
 void check_event_schema(const json& ev, const std::string& where, std::vector<Problem>& out) {
   Ctx c{where, out};
   if (!ev.is_object()) return c.add(where, msg_type(ev, "object"));
+  UnknownOnce unknown;
   unsigned present = 0;
   for (auto it = ev.begin(); it != ev.end(); ++it) {
     const auto& k = it.key();
@@ -311,7 +343,7 @@ void check_event_schema(const json& ev, const std::string& where, std::vector<Pr
       }
       case eCsIp: check_cs_ip(c, v, p); break;
       case eRomOffset: check_u32(c, v, p); break;
-      default: c.add(p, msg_unknown(k)); break;
+      default: unknown(c, p, k); break;
     }
   }
   event_required_forbidden(c, present, eSeq | eTns, 0);

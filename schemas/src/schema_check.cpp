@@ -244,6 +244,8 @@ Problem reword(const CompiledSchema& c, const json& doc, const RawError& e) {
     const auto name = quoted_name(d, kPropertyWrapper);
     return {where + "/" + detail::pointer_token(name), detail::msg_forbidden(name)};
   }
+  if (starts_with(d, "Target should not validate against schema specified in 'not'") && !e.at.empty())
+    return {where, detail::msg_forbidden(e.at.back())};  // {"not": {}}: a property this kind may not have
   if (starts_with(d, "Value type not permitted")) {
     const json* t = kw("type");
     return {where, detail::msg_type(value, t && t->is_string() ? t->get<std::string>() : "another type")};
@@ -332,15 +334,35 @@ std::vector<Problem> run_clamped(const CompiledSchema& c, const json& doc) {
   return run_valijson(c, copy, doc);
 }
 
+// An anyOf failure comes with the reasons each alternative failed; one line saying that
+// the value matches none of the forms reads better than three half-relevant ones.
+std::vector<Problem> collapse_any_of(std::vector<Problem> ps) {
+  const std::string verdict = detail::msg_any_of();
+  std::vector<std::string> roots;
+  for (const auto& p : ps)
+    if (p.message == verdict) roots.push_back(p.where);
+  if (roots.empty()) return ps;
+  std::vector<Problem> out;
+  for (auto& p : ps) {
+    bool explained = false;
+    for (const auto& r : roots)
+      explained = explained || (p.message != verdict && (p.where == r || p.where.rfind(r + "/", 0) == 0));
+    if (!explained) out.push_back(std::move(p));
+  }
+  return out;
+}
+
 }  // namespace
 
-std::vector<Problem> check_schema_reference(SchemaId id, const json& doc) { return run_clamped(compiled(id), doc); }
+std::vector<Problem> check_schema_reference(SchemaId id, const json& doc) {
+  return collapse_any_of(run_clamped(compiled(id), doc));
+}
 
 std::vector<Problem> check_schema(SchemaId id, const json& doc) {
   if (id == SchemaId::trace_event) {
     std::vector<Problem> out;
     detail::check_event_schema(doc, "", out);
-    return out;
+    return collapse_any_of(std::move(out));
   }
   if (id != SchemaId::sequence || !doc.is_object()) return check_schema_reference(id, doc);
   const auto ops = doc.find("init_sequence");
@@ -355,7 +377,7 @@ std::vector<Problem> check_schema(SchemaId id, const json& doc) {
   std::vector<Problem> out = run_clamped(compiled(id), skeleton);
   for (std::size_t i = 0; i < ops->size(); ++i)
     detail::check_op_schema((*ops)[i], "/init_sequence/" + std::to_string(i), out);
-  return out;
+  return collapse_any_of(std::move(out));
 }
 
 std::string_view schema_text(SchemaId id) {
