@@ -39,6 +39,9 @@ inline constexpr std::size_t kMaxShownValue = 60;
 // Hand-written equivalent of the schema's "#/definitions/op" (init-sequence-v1.0.json);
 // tests/format prove it reports what valijson reports. `where` is the op's pointer.
 void check_op_schema(const nlohmann::json& op, const std::string& where, std::vector<Problem>& out);
+// The same for op `index` of the array at `array_pointer`, building no pointer unless needed.
+void check_op_schema(const nlohmann::json& op, std::string_view array_pointer, std::size_t index,
+                     std::vector<Problem>& out);
 // Same for trace-v1.json's "#/definitions/event".
 void check_event_schema(const nlohmann::json& event, const std::string& where, std::vector<Problem>& out);
 

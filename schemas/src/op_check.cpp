@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -72,29 +73,43 @@ std::string msg_max_items(std::size_t n) { return "has more than " + std::to_str
 
 namespace {
 
+// A JSON pointer built only when a problem needs it: a million valid ops must not cost a
+// million string allocations.
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view key;
+  bool raw = false;  // key is already a pointer (the caller's `where`)
+  [[nodiscard]] std::string str() const {
+    std::string s = parent ? parent->str() : std::string();
+    if (raw) s += key;
+    else s += "/" + pointer_token(key);
+    return s;
+  }
+};
+
 struct Ctx {
-  const std::string& where;
+  const Path& where;
   std::vector<Problem>& out;
-  void add(std::string at, std::string message) { out.push_back({std::move(at), std::move(message)}); }
+  void add(const Path& at, std::string message) { out.push_back({at.str(), std::move(message)}); }
 };
 
 // additionalProperties: false. Like valijson, only the first unknown property (in key
 // order) of an object is reported.
 struct UnknownOnce {
   bool said = false;
-  void operator()(Ctx& c, const std::string& p, const std::string& key) {
+  void operator()(Ctx& c, const Path& p, const std::string& key) {
     if (!said) c.add(p, msg_unknown(key));
     said = true;
   }
 };
 
-std::string at(const std::string& where, std::string_view key) { return where + "/" + pointer_token(key); }
+Path at(const Path& where, std::string_view key) { return Path{&where, key}; }
 
 bool is_integer(const json& v) { return v.is_number_integer(); }
 
 // {"type": "integer", "minimum": lo, "maximum": hi} (hi < 0: no maximum). Like valijson,
 // a non-integer number fails the type and is still compared with the bounds.
-void check_int(Ctx& c, const json& v, const std::string& p, std::int64_t lo, std::int64_t hi) {
+void check_int(Ctx& c, const json& v, const Path& p, std::int64_t lo, std::int64_t hi) {
   if (!is_integer(v)) {
     c.add(p, msg_type(v, "integer"));
     if (v.is_number_float()) {
@@ -114,15 +129,15 @@ void check_int(Ctx& c, const json& v, const std::string& p, std::int64_t lo, std
   if (s < lo) c.add(p, msg_minimum(v, json(lo)));
   if (hi >= 0 && s > hi) c.add(p, msg_maximum(v, json(hi)));
 }
-void check_u64(Ctx& c, const json& v, const std::string& p) { check_int(c, v, p, 0, -1); }
-void check_u32(Ctx& c, const json& v, const std::string& p) { check_int(c, v, p, 0, 4294967295); }
+void check_u64(Ctx& c, const json& v, const Path& p) { check_int(c, v, p, 0, -1); }
+void check_u32(Ctx& c, const json& v, const Path& p) { check_int(c, v, p, 0, 4294967295); }
 
-void check_string(Ctx& c, const json& v, const std::string& p) {
+void check_string(Ctx& c, const json& v, const Path& p) {
   if (!v.is_string()) c.add(p, msg_type(v, "string"));
 }
 
 template <std::size_t N>
-void check_enum(Ctx& c, const json& v, const std::string& p, const std::array<const char*, N>& names) {
+void check_enum(Ctx& c, const json& v, const Path& p, const std::array<const char*, N>& names) {
   if (v.is_string())
     for (const char* n : names)
       if (v.get_ref<const std::string&>() == n) return;
@@ -132,7 +147,7 @@ void check_enum(Ctx& c, const json& v, const std::string& p, const std::array<co
 }
 
 // {"enum": [8, 16, 32, 64]}: JSON Schema compares numbers by value, so 8.0 is allowed.
-void check_width(Ctx& c, const json& v, const std::string& p) {
+void check_width(Ctx& c, const json& v, const Path& p) {
   if (v.is_number()) {
     const double w = v.get<double>();
     if (w == 8 || w == 16 || w == 32 || w == 64) return;
@@ -148,14 +163,14 @@ bool space_pattern_ok(const std::string& s) {
     if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) return false;
   return true;
 }
-void check_space(Ctx& c, const json& v, const std::string& p) {
+void check_space(Ctx& c, const json& v, const Path& p) {
   if (!v.is_string()) return c.add(p, msg_type(v, "string"));
   if (!space_pattern_ok(v.get_ref<const std::string&>())) c.add(p, msg_pattern(v, kSpacePattern));
 }
 
 // "^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$"
 constexpr const char* kCsIpPattern = "^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$";
-void check_cs_ip(Ctx& c, const json& v, const std::string& p) {
+void check_cs_ip(Ctx& c, const json& v, const Path& p) {
   if (!v.is_string()) return c.add(p, msg_type(v, "string"));
   const auto& s = v.get_ref<const std::string&>();
   bool ok = s.size() == 9 && s[4] == ':';
@@ -167,12 +182,12 @@ void check_cs_ip(Ctx& c, const json& v, const std::string& p) {
 bool u64_ok(const json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0); }
 
 // "#/definitions/src" of init-sequence-v1.0.json
-void check_src(Ctx& c, const json& v, const std::string& p) {
+void check_src(Ctx& c, const json& v, const Path& p) {
   if (!v.is_object()) return c.add(p, msg_type(v, "object"));
   UnknownOnce unknown;
   for (auto it = v.begin(); it != v.end(); ++it) {
     const auto& k = it.key();
-    const std::string kp = at(p, k);
+    const Path kp = at(p, k);
     if (k == "rom_offset") check_u32(c, *it, kp);
     else if (k == "cs_ip") check_cs_ip(c, *it, kp);
     else if (k == "seq") {
@@ -185,14 +200,18 @@ void check_src(Ctx& c, const json& v, const std::string& p) {
         const bool pair = e.is_array() && e.size() == 2 && u64_ok(e[0]) && u64_ok(e[1]);
         if (u64_ok(e) || pair) continue;
         // anyOf [u64, [u64, u64]]: like valijson, each branch's problems, then the verdict.
-        const std::string ep = kp + "/" + std::to_string(i);
+        const std::string index = std::to_string(i);
+        const Path ep{&kp, index};
         check_u64(c, e, ep);
         if (!e.is_array()) {
           c.add(ep, msg_type(e, "array"));
         } else {
           if (e.size() < 2) c.add(ep, msg_min_items(2));
           if (e.size() > 2) c.add(ep, msg_max_items(2));
-          for (std::size_t k = 0; k < e.size(); ++k) check_u64(c, e[k], ep + "/" + std::to_string(k));
+          for (std::size_t k = 0; k < e.size(); ++k) {
+            const std::string item = std::to_string(k);
+            check_u64(c, e[k], Path{&ep, item});
+          }
         }
         c.add(ep, msg_any_of());
       }
@@ -201,7 +220,7 @@ void check_src(Ctx& c, const json& v, const std::string& p) {
 }
 
 // "#/definitions/expect" of the op schema
-void check_expect(Ctx& c, const json& v, const std::string& p) {
+void check_expect(Ctx& c, const json& v, const Path& p) {
   if (!v.is_object()) return c.add(p, msg_type(v, "object"));
   UnknownOnce unknown;
   for (auto it = v.begin(); it != v.end(); ++it) {
@@ -252,9 +271,24 @@ bool bar_space(const json& op) {
          (sp->get_ref<const std::string&>() == "mmio" || sp->get_ref<const std::string&>() == "io");
 }
 
+void check_op_at(const json& op, const Path& where, std::vector<Problem>& out);
 }  // namespace
 
-void check_op_schema(const json& op, const std::string& where, std::vector<Problem>& out) {
+void check_op_schema(const json& op, const std::string& where_text, std::vector<Problem>& out) {
+  const Path root{nullptr, where_text, true};
+  check_op_at(op, root, out);
+}
+
+void check_op_schema(const json& op, std::string_view array_pointer, std::size_t index, std::vector<Problem>& out) {
+  char digits[24];
+  const auto n = std::snprintf(digits, sizeof digits, "%zu", index);
+  const Path array{nullptr, array_pointer, true};
+  const Path root{&array, std::string_view(digits, static_cast<std::size_t>(n))};
+  check_op_at(op, root, out);
+}
+
+namespace {
+void check_op_at(const json& op, const Path& where, std::vector<Problem>& out) {
   Ctx c{where, out};
   if (!op.is_object()) return c.add(where, msg_type(op, "object"));
   UnknownOnce unknown;
@@ -262,7 +296,7 @@ void check_op_schema(const json& op, const std::string& where, std::vector<Probl
   for (auto it = op.begin(); it != op.end(); ++it) {
     const auto& k = it.key();
     const json& v = *it;
-    const std::string p = at(where, k);
+    const Path p = at(where, k);
     unsigned bit = 0;
     for (const auto& [name, b] : kOpProps)
       if (k == name) bit = b;
@@ -287,6 +321,7 @@ void check_op_schema(const json& op, const std::string& where, std::vector<Probl
   if (bar_space(op)) required_forbidden(c, present, kBar, 0);
   else required_forbidden(c, present, 0, kBar);
 }
+}  // namespace
 
 namespace {
 enum EventProp : unsigned {
@@ -308,7 +343,8 @@ void event_required_forbidden(Ctx& c, unsigned present, unsigned required, unsig
 constexpr const char* kServicePattern = "^[a-z0-9_]{1,64}$";
 }  // namespace
 
-void check_event_schema(const json& ev, const std::string& where, std::vector<Problem>& out) {
+void check_event_schema(const json& ev, const std::string& where_text, std::vector<Problem>& out) {
+  const Path where{nullptr, where_text, true};
   Ctx c{where, out};
   if (!ev.is_object()) return c.add(where, msg_type(ev, "object"));
   UnknownOnce unknown;
@@ -316,7 +352,7 @@ void check_event_schema(const json& ev, const std::string& where, std::vector<Pr
   for (auto it = ev.begin(); it != ev.end(); ++it) {
     const auto& k = it.key();
     const json& v = *it;
-    const std::string p = at(where, k);
+    const Path p = at(where, k);
     unsigned bit = 0;
     for (const auto& [name, b] : kEventProps)
       if (k == name) bit = b;

@@ -376,7 +376,7 @@ std::vector<Problem> check_schema(SchemaId id, const json& doc) {
   skeleton["init_sequence"] = ops->empty() ? json::array() : json::array({json{{"op", "END"}}});
   std::vector<Problem> out = run_clamped(compiled(id), skeleton);
   for (std::size_t i = 0; i < ops->size(); ++i)
-    detail::check_op_schema((*ops)[i], "/init_sequence/" + std::to_string(i), out);
+    detail::check_op_schema((*ops)[i], "/init_sequence", i, out);
   return collapse_any_of(std::move(out));
 }
 
