@@ -163,3 +163,25 @@ TEST_CASE("the library holds the schema texts") {
                                                            : "trace-v1.json")));
   }
 }
+
+TEST_CASE("the examples in docs/formats.md are valid") {
+  const std::string doc = read_file_text(fs::path(GPUINIT_SOURCE_DIR) / "docs" / "formats.md");
+  int sequences = 0, traces = 0, regmaps = 0;
+  for (std::size_t pos = 0; (pos = doc.find("```", pos)) != std::string::npos;) {
+    const std::size_t body = doc.find('\n', pos) + 1;
+    const std::size_t end = doc.find("```", body);
+    REQUIRE(end != std::string::npos);
+    const std::string block = doc.substr(body, end - body);
+    pos = end + 3;
+    INFO(block.substr(0, 80));
+    switch (detect_kind(block)) {
+      case DocumentKind::sequence: CHECK(load_sequence(block).ok()); ++sequences; break;
+      case DocumentKind::trace: CHECK(load_trace(block).ok()); ++traces; break;
+      case DocumentKind::regmap: CHECK(load_regmap(block).ok()); ++regmaps; break;
+      case DocumentKind::unknown: break;
+    }
+  }
+  CHECK(sequences == 1);
+  CHECK(traces == 1);
+  CHECK(regmaps == 1);
+}
