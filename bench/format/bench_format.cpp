@@ -10,6 +10,8 @@
 #include <cstring>
 #include <string>
 
+#include <sys/resource.h>
+
 #include <nlohmann/json.hpp>
 
 #include "generate.hpp"
@@ -91,5 +93,8 @@ int main(int argc, char** argv) {
     const std::string tt = write_trace(t);
     line("load_trace", t.events.size(), best_of(repeat, [&] { ok = load_trace(tt).ok() && ok; }));
   }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("peak resident memory: %.0f MiB\n", double(ru.ru_maxrss) / 1024);
   return ok ? 0 : 1;
 }
