@@ -552,7 +552,7 @@ bool parse_document(std::string_view text, const std::string& where, json& out, 
   }
   try {
     out = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
     std::string what = e.what();
     if (const auto p = what.find("] "); what.rfind("[json.exception", 0) == 0 && p != std::string::npos)
       what = what.substr(p + 2);

@@ -106,6 +106,9 @@ S("seq-config-offset-outside-space", [{"op": "READ", "space": "config", "offset"
 del inv["seq-config-outside-space"]; os.remove("invalid/seq-config-outside-space.json")
 open("invalid/seq-not-json.json", "w").write('{"schema_version": "1.0", "init_sequence": [\n')
 inv["seq-not-json"] = ("", "not valid JSON")
+# Found by fuzz_format: a number too large for a double is an out_of_range error, not a parse error.
+open("invalid/seq-number-overflow.json", "w").write('{"schema_version": "1.0", "init_sequence": [{"op": "DELAY", "us": 1e400}]}\n')
+inv["seq-number-overflow"] = ("", "not valid JSON: number overflow parsing '1e400'")
 open("invalid/seq-too-deep.json", "w").write('{"init_sequence": ' + "[" * 100 + "]" * 100 + "}\n")
 inv["seq-too-deep"] = ("", "nesting deeper than 64 levels")
 
