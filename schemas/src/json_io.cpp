@@ -659,7 +659,13 @@ bool migrate_sequence(json& j, Loaded<InitSequence>& r) {
     added += ", an unknown device 0000:0000";
   }
   auto& ops = j["init_sequence"];
-  if (ops.is_array() && (ops.empty() || !ops.back().is_object() || ops.back().value("op", "") != "END")) {
+  // Nothing is validated yet: look at the last op without assuming its types.
+  const auto is_end = [](const json& op) {
+    if (!op.is_object()) return false;
+    const auto kind = op.find("op");
+    return kind != op.end() && kind->is_string() && kind->get_ref<const std::string&>() == "END";
+  };
+  if (ops.is_array() && (ops.empty() || !is_end(ops.back()))) {
     ops.push_back(json{{"op", "END"}});
     added += ", a final END";
   }

@@ -109,6 +109,9 @@ inv["seq-not-json"] = ("", "not valid JSON")
 # Found by fuzz_format: a number too large for a double is an out_of_range error, not a parse error.
 open("invalid/seq-number-overflow.json", "w").write('{"schema_version": "1.0", "init_sequence": [{"op": "DELAY", "us": 1e400}]}\n')
 inv["seq-number-overflow"] = ("", "not valid JSON: number overflow parsing '1e400'")
+# Found by fuzz_format: migration must not assume the types of a document not yet validated.
+open("invalid/seq-pre-1.0-op-not-a-string.json", "w").write('{"init_sequence": [{"op": 8, "value": 103}]}\n')
+inv["seq-pre-1.0-op-not-a-string"] = ("/init_sequence/0/op", '8 is not one of ["WRITE","RMW","READ","POLL","DELAY","END"]')
 open("invalid/seq-too-deep.json", "w").write('{"init_sequence": ' + "[" * 100 + "]" * 100 + "}\n")
 inv["seq-too-deep"] = ("", "nesting deeper than 64 levels")
 
