@@ -185,3 +185,18 @@ TEST_CASE("the examples in docs/formats.md are valid") {
   CHECK(traces == 1);
   CHECK(regmaps == 1);
 }
+
+TEST_CASE("inputs fuzz_format once crashed on are refused cleanly") {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(GPUINIT_SOURCE_DIR) / "fuzz" / "format" / "regressions")) {
+    INFO(e.path().filename().string());
+    const std::string text = read_file_text(e.path());
+    CHECK_NOTHROW((void)detect_kind(text));
+    CHECK_NOTHROW((void)load_sequence(text));
+    CHECK_NOTHROW((void)load_trace(text));
+    CHECK_NOTHROW((void)load_regmap(text));
+    CHECK_FALSE(load_sequence(text).ok());
+    ++n;
+  }
+  CHECK(n >= 2);
+}
