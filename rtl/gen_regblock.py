@@ -8,8 +8,9 @@ package (verilate()) needs the SystemVerilog sources before the build starts.
 
 The bus, the address encoding and the behaviour of every generated part are described
 in docs/sim.md; this file is the single place that implements them in hardware.
-Exit status: 0 written, 1 the map cannot be turned into hardware (message names the
-map file and the register), 2 usage.
+Exit status: 0 written, 1 the map is malformed (message names the map file and the
+register), 2 usage, 3 the map is valid but has a location this bus cannot express (a
+port straddling a 64-bit bus word, two registers overlapping): no RTL for that map.
 """
 
 import json
@@ -28,7 +29,7 @@ INDEXED_BUILTIN = ("vga_seq", "vga_crtc", "vga_gfx", "vga_attr", "vga_dac")
 FLAT_SPACES = ("mmio", "io", "config", "vga_io", "vga_mem", "port")
 POLICIES = ("rw", "ro", "wo", "w1c", "w1s")
 MAX_REGISTERS = 4096      # a map is hand-written; beyond this it is not a register file
-MAX_INDEXED_SIZE = 4096   # entries of one indexed bank
+MAX_INDEXED_SIZE = 1 << 32  # indices of one indexed space
 MAX_DELAY_CYCLES = 1 << 40
 
 # Standard VGA ports (vga_io) claimed by the built-in register file when map.vga is set.
@@ -40,16 +41,23 @@ VGA_PORTS = {
     "crtc_index_mono": 0x3B4, "crtc_data_mono": 0x3B5, "is1_mono": 0x3BA,
     "crtc_index": 0x3D4, "crtc_data": 0x3D5, "is1": 0x3DA,
 }
-VGA_INDEXED = {  # space -> (index port, data port, bank size)
-    "vga_seq": (0x3C4, 0x3C5, 256),
-    "vga_crtc": (0x3D4, 0x3D5, 256),
-    "vga_gfx": (0x3CE, 0x3CF, 256),
+# Built-in indexed spaces: ((index ports), (data ports)), number of standard registers.
+# Indices beyond the standard ones hold nothing and read 0 unless the map lists them.
+VGA_BANKS = {
+    "vga_seq": (((0x3C4,), (0x3C5,)), 5),
+    "vga_crtc": (((0x3D4, 0x3B4), (0x3D5, 0x3B5)), 0x19),
+    "vga_gfx": (((0x3CE,), (0x3CF,)), 9),
 }
-ATTR_SIZE = 32
+ATTR_COUNT = 0x15
+VGA_INDEXED = VGA_BANKS
 
 
 class MapError(Exception):
     pass
+
+
+class BusError(MapError):
+    """The map is valid but a location cannot be placed on this bus (exit status 3)."""
 
 
 def ident(name):
@@ -120,7 +128,7 @@ class Reg:
             self.lane = 0
         else:
             if self.offset % (self.width // 8) and (self.offset % 8) + self.width // 8 > 8:
-                raise MapError("crosses an 8-byte bus word")
+                raise BusError("crosses an 8-byte bus word")
             self.lane = self.offset % 8
             if self.lane + self.width // 8 > 8:
                 raise MapError("crosses an 8-byte bus word")
@@ -167,7 +175,7 @@ class Gen:
                 w = int(lj.get("width", 8))
                 off = int(lj["offset"])
                 if w not in (8, 16, 32) or (off % 8) + w // 8 > 8:
-                    raise MapError("indexed space %s: %s port width/offset not on one bus word" % (name, part))
+                    raise BusError("indexed space %s: %s port width/offset not on one bus word" % (name, part))
                 loc.append((sp, int(lj.get("bar", 0)), off, w))
             self.spaces[name] = {"index": loc[0], "data": loc[1], "size": size}
         for r in self.regs:
@@ -175,7 +183,7 @@ class Gen:
                 if r.space in VGA_INDEXED or r.space == "vga_attr":
                     if not self.vga:
                         raise MapError("register %s: space %s needs \"vga\": true" % (r.name, r.space))
-                    size = ATTR_SIZE if r.space == "vga_attr" else 256
+                    size = 32 if r.space == "vga_attr" else 256
                 elif r.space == "vga_dac":
                     raise MapError("register %s: vga_dac registers are not supported" % r.name)
                 elif r.space in self.spaces:
@@ -190,7 +198,7 @@ class Gen:
             for r in self.regs:
                 if r.space == "vga_io":
                     for b in range(r.width // 8):
-                        if r.offset + b in claimed and r.offset + b not in (0x3BA, 0x3DA):
+                        if r.offset + b in claimed:
                             raise MapError("register %s: port 0x%x belongs to the standard VGA file" % (r.name, r.offset + b))
         self.beh = m.get("behaviours", [])
         for b in self.beh:
@@ -234,6 +242,13 @@ class Gen:
         w("  output logic        busy        // a timed behaviour is counting")
         w(");")
         w()
+        w("  // A map need not decode every bus bit (8-bit registers only, few regions): the")
+        w("  // bus is consumed here once, Verilator's idiom for ports used by some blocks only.")
+        w("  /* verilator lint_off UNUSEDSIGNAL */")
+        w("  logic unused_bus_bits;")
+        w("  assign unused_bus_bits = ^{bus_addr, bus_wdata, bus_be, bus_rd};")
+        w("  /* verilator lint_on UNUSEDSIGNAL */")
+        w()
         w("  logic [63:0] wbits;  // byte enables widened to bits")
         w("  assign wbits = {%s};" % ", ".join("{8{bus_be[%d]}}" % i for i in range(7, -1, -1)))
         w()
@@ -268,18 +283,11 @@ class Gen:
             w("    if (!rst_n) ix_%s <= '0;" % sid)
             w("    else if (ix_%s_we) ix_%s <= ix_%s_eff;" % (sid, sid, sid))
             w("  end")
-            # Bank of generic storage for indices the map does not list.
-            w("  logic [%d:0] bk_%s [%d];" % (dwid - 1, sid, s["size"]))
-            w("  logic ix_%s_inb;" % sid)
-            w("  assign ix_%s_inb = %s;" % (sid, self.in_bank(f"ix_{sid}_eff", iwid, s["size"])))
-            w("  always_ff @(posedge clk) begin")
-            w("    if (!rst_n) bk_%s <= '{default:'0};" % sid)
-            w("    else if (dt_%s_we && ix_%s_inb) bk_%s[ix_%s_eff[%d:0]] <= dt_%s_wdata;" % (sid, sid, sid, sid, min(bits, iwid) - 1, sid))
-            w("  end")
+            # No storage behind unlisted indices: they read 0, like any unknown register.
             w()
             self.idx_sel[name] = {"eff": f"ix_{sid}_eff", "we": f"dt_{sid}_we",
                                   "wdata": f"dt_{sid}_wdata", "dwid": dwid, "iwid": iwid, "bits": min(bits, iwid),
-                                  "bank": f"bk_{sid}", "inb": f"ix_{sid}_inb", "dword": dw, "dlane": dl,
+                                  "bank": None, "inb": None, "dword": dw, "dlane": dl,
                                   "iword": iw, "ilane": il, "ix": f"ix_{sid}"}
 
     def in_bank(self, expr, width, size):
@@ -296,6 +304,10 @@ class Gen:
             return we, "bus_wdata[%d +: %d]" % (r.lane * 8, r.width), "wbits[%d +: %d]" % (r.lane * 8, r.width)
         sel = self.indexed_sel(r.space)
         we = "%s && %s == %s" % (sel["we"], sel["eff"], hexv(sel["iwid"], r.offset))
+        if r.space == "vga_crtc" and r.offset < 7:
+            we += " && !crtc_locked"
+        if r.space == "vga_crtc" and r.offset == 7:
+            return we, "%s" % sel["wdata"], "(crtc_locked ? 8'h10 : 8'hff)"
         dwid = sel["dwid"]
         if dwid >= r.width:
             data = "%s[%d:0]" % (sel["wdata"], r.width - 1) if dwid > r.width else sel["wdata"]
@@ -306,7 +318,7 @@ class Gen:
     def indexed_sel(self, space):
         if space in self.idx_sel:
             return self.idx_sel[space]
-        raise MapError("no index/data pair for space %s" % space)
+        raise MapError("no index/data pair for space %s" % space)  # checked in __init__
 
     def gen_registers(self):
         w = self.w
@@ -355,133 +367,164 @@ class Gen:
 
     # ---- standard VGA register file ----
     def gen_vga_indexed_front(self):
-        """Seq/CRTC/GFX as index/data pairs over 256-entry banks; the attribute controller."""
-        if not self.vga:
-            return
+        """Seq/CRTC/GFX/attribute index registers over banks of the standard registers."""
         w = self.w
         w("  // ---- standard VGA register file ----")
-        for space, (ip, dp, size) in VGA_INDEXED.items():
+        w("  // Misc output bit 0 selects the colour (0x3Dx) or mono (0x3Bx) CRTC and status ports;")
+        w("  // the unselected ones read 0xFF and ignore writes.")
+        w("  logic [7:0] vga_misc;")
+        w("  logic mono_en, colour_en;")
+        w("  assign colour_en = vga_misc[0];")
+        w("  assign mono_en = !vga_misc[0];")
+        self.vga_hit = {}
+        for name, port in VGA_PORTS.items():
+            ww, ll, _ = self.port(("vga_io", 0, port, 8))
+            cond = self.lanes_hit(ww, ll, 8)
+            if 0x3B0 <= port <= 0x3BF:
+                cond = "(mono_en && %s)" % cond
+            elif 0x3D0 <= port <= 0x3DF:
+                cond = "(colour_en && %s)" % cond
+            self.vga_hit[port] = cond
+        hit = self.vga_hit
+        crtc_lock = None
+        for r in self.regs:
+            if r.space == "vga_crtc" and r.offset == 0x11:
+                crtc_lock = r
+        self.crtc_lock_reg = crtc_lock
+        for space, (ports, count) in VGA_BANKS.items():
             sid = space
-            iw, il, _ = self.port(("vga_io", 0, ip, 8))
-            dw, dl, _ = self.port(("vga_io", 0, dp, 8))
-            hits_i = [self.lanes_hit(iw, il, 8)]
-            hits_d = [self.lanes_hit(dw, dl, 8)]
-            if space == "vga_crtc":  # mono aliases 0x3B4/0x3B5
-                miw, mil, _ = self.port(("vga_io", 0, 0x3B4, 8))
-                mdw, mdl, _ = self.port(("vga_io", 0, 0x3B5, 8))
-                hits_i.append(self.lanes_hit(miw, mil, 8))
-                hits_d.append(self.lanes_hit(mdw, mdl, 8))
+            ip, dp = ports
+            hits_i = " || ".join(hit[p] for p in ip)
+            hits_d = " || ".join(hit[p] for p in dp)
+            il, dl = ip[0] % 8, dp[0] % 8
+            bits = max(1, (count - 1).bit_length())
+            w("  // %s: index 0x%x, data 0x%x, %d standard registers" % (space, ip[0], dp[0], count))
             w("  logic [7:0] ix_%s, ix_%s_eff, dt_%s_wdata;" % (sid, sid, sid))
-            w("  logic ix_%s_we, dt_%s_we;" % (sid, sid))
-            w("  logic [2:0] ix_%s_lane, dt_%s_lane;" % (sid, sid))
-            w("  assign ix_%s_we = bus_wr && (%s);" % (sid, " || ".join(hits_i)))
-            w("  assign dt_%s_we = bus_wr && (%s);" % (sid, " || ".join(hits_d)))
-            # Port lanes: both aliases sit on the same lanes within their words.
-            w("  assign ix_%s_lane = 3'd%d;" % (sid, il))
-            w("  assign dt_%s_lane = 3'd%d;" % (sid, dl))
-            w("  assign dt_%s_wdata = bus_wdata[{dt_%s_lane, 3'b000} +: 8];" % (sid, sid))
-            w("  assign ix_%s_eff = ix_%s_we ? bus_wdata[{ix_%s_lane, 3'b000} +: 8] : ix_%s;" % (sid, sid, sid, sid))
+            w("  logic ix_%s_we, dt_%s_we, ix_%s_inb;" % (sid, sid, sid))
+            w("  assign ix_%s_we = bus_wr && (%s);" % (sid, hits_i))
+            w("  assign dt_%s_we = bus_wr && (%s);" % (sid, hits_d))
+            w("  assign dt_%s_wdata = bus_wdata[%d +: 8];" % (sid, dl * 8))
+            w("  assign ix_%s_eff = ix_%s_we ? bus_wdata[%d +: 8] : ix_%s;" % (sid, sid, il * 8, sid))
+            w("  assign ix_%s_inb = ix_%s_eff < 8'd%d;" % (sid, sid, count))
             w("  always_ff @(posedge clk) begin")
             w("    if (!rst_n) ix_%s <= 8'h0;" % sid)
             w("    else if (ix_%s_we) ix_%s <= ix_%s_eff;" % (sid, sid, sid))
             w("  end")
-            w("  logic [7:0] bk_%s [%d];" % (sid, size))
+            w("  logic [7:0] bk_%s [%d];" % (sid, count))
+            wen = "dt_%s_we && ix_%s_inb" % (sid, sid)
+            if space == "vga_crtc":
+                lock = ("%s_rd[7]" % crtc_lock.id) if crtc_lock else "bk_vga_crtc[17][7]"
+                w("  // CR11 bit 7 write-protects CR0-CR6, and CR7 except its bit 4.")
+                w("  logic crtc_locked;")
+                w("  assign crtc_locked = %s;" % lock)
+                w("  logic [7:0] crtc_wval;")
+                w("  assign crtc_wval = (crtc_locked && ix_vga_crtc_eff == 8'd7) ? "
+                  "((bk_vga_crtc[7] & 8'hef) | (dt_vga_crtc_wdata & 8'h10)) : dt_vga_crtc_wdata;")
+                wen += " && !(crtc_locked && ix_vga_crtc_eff < 8'd7)"
+                val = "crtc_wval"
+            else:
+                val = "dt_%s_wdata" % sid
             w("  always_ff @(posedge clk) begin")
             w("    if (!rst_n) bk_%s <= '{default:'0};" % sid)
-            w("    else if (dt_%s_we) bk_%s[ix_%s_eff] <= dt_%s_wdata;" % (sid, sid, sid, sid))
+            w("    else if (%s) bk_%s[ix_%s_eff[%d:0]] <= %s;" % (wen, sid, sid, bits - 1, val))
             w("  end")
             self.idx_sel[space] = {"eff": "ix_%s_eff" % sid, "we": "dt_%s_we" % sid,
-                                   "wdata": "dt_%s_wdata" % sid, "dwid": 8, "iwid": 8, "bits": 8,
-                                   "bank": "bk_%s" % sid, "inb": "1'b1", "ix": "ix_%s" % sid,
-                                   "dword": dw, "dlane": dl, "iword": iw, "ilane": il}
+                                   "wdata": "dt_%s_wdata" % sid, "dwid": 8, "iwid": 8, "bits": bits,
+                                   "bank": "bk_%s" % sid, "inb": "ix_%s_inb" % sid, "ix": "ix_%s" % sid,
+                                   "ports": (ip, dp)}
         # Attribute controller: 0x3C0 alternates index/data (flip-flop), 0x3C1 reads data,
-        # a read of input status 1 (0x3DA/0x3BA) resets the flip-flop to "index".
-        aw, al, _ = self.port(("vga_io", 0, 0x3C0, 8))
-        rw_, rl, _ = self.port(("vga_io", 0, 0x3C1, 8))
-        s1w, s1l, _ = self.port(("vga_io", 0, 0x3DA, 8))
-        m1w, m1l, _ = self.port(("vga_io", 0, 0x3BA, 8))
+        # a read of input status 1 resets the flip-flop to "index" and toggles its retrace
+        # and display-enable bits (0x09) so that wait-for-retrace loops end.
         w("  logic attr_ff;        // 0: next 0x3C0 write is the index, 1: the data")
         w("  logic [5:0] attr_ix;  // bit 5 = palette address source")
-        w("  logic attr_port_we, attr_data_we, is1_re;")
+        w("  logic [7:0] vga_st01;")
+        w("  logic attr_port_we, attr_data_we, is1_re, attr_inb;")
         w("  logic [7:0] dt_vga_attr_wdata;")
         w("  logic [4:0] ix_vga_attr_eff;")
-        w("  assign attr_port_we = bus_wr && %s;" % self.lanes_hit(aw, al, 8))
+        w("  assign attr_port_we = bus_wr && %s;" % hit[0x3C0])
         w("  assign attr_data_we = attr_port_we && attr_ff;")
-        w("  assign is1_re = bus_rd && (%s || %s);" % (self.lanes_hit(s1w, s1l, 8), self.lanes_hit(m1w, m1l, 8)))
-        w("  assign dt_vga_attr_wdata = bus_wdata[%d +: 8];" % (al * 8))
+        w("  assign is1_re = bus_rd && (%s || %s);" % (hit[0x3DA], hit[0x3BA]))
+        w("  assign dt_vga_attr_wdata = bus_wdata[%d +: 8];" % (0x3C0 % 8 * 8))
         w("  assign ix_vga_attr_eff = attr_ix[4:0];")
-        w("  logic [7:0] bk_vga_attr [%d];" % ATTR_SIZE)
+        w("  assign attr_inb = attr_ix[4:0] < 5'd%d;" % ATTR_COUNT)
+        w("  logic [7:0] bk_vga_attr [%d];" % ATTR_COUNT)
         w("  always_ff @(posedge clk) begin")
         w("    if (!rst_n) begin")
         w("      attr_ff <= 1'b0;")
         w("      attr_ix <= 6'h0;")
+        w("      vga_st01 <= 8'h0;")
         w("      bk_vga_attr <= '{default:'0};")
         w("    end else begin")
-        w("      if (is1_re) attr_ff <= 1'b0;")
+        w("      if (is1_re) begin attr_ff <= 1'b0; vga_st01 <= vga_st01 ^ 8'h09; end")
         w("      else if (attr_port_we) attr_ff <= ~attr_ff;")
-        w("      if (attr_port_we && !attr_ff) attr_ix <= bus_wdata[%d +: 6];" % (al * 8))
-        w("      if (attr_data_we) bk_vga_attr[attr_ix[4:0]] <= dt_vga_attr_wdata;")
+        w("      if (attr_port_we && !attr_ff) attr_ix <= bus_wdata[%d +: 6];" % (0x3C0 % 8 * 8))
+        w("      if (attr_data_we && attr_inb) bk_vga_attr[attr_ix[4:0]] <= dt_vga_attr_wdata;")
         w("    end")
         w("  end")
         self.idx_sel["vga_attr"] = {"eff": "ix_vga_attr_eff", "we": "attr_data_we",
                                     "wdata": "dt_vga_attr_wdata", "dwid": 8, "iwid": 5, "bits": 5,
-                                    "bank": "bk_vga_attr", "inb": "1'b1", "ix": None,
-                                    "dword": rw_, "dlane": rl, "iword": aw, "ilane": al}
+                                    "bank": "bk_vga_attr", "inb": "attr_inb", "ix": None}
         w()
 
     def gen_vga(self):
         if not self.vga:
             return
         w = self.w
-        # Misc output (write 0x3C2, read 0x3CC), feature control (write 0x3DA/0x3BA, read
-        # 0x3CA), DAC: pel mask 0x3C6, read index 0x3C7, write index 0x3C8, data 0x3C9 with
-        # the red/green/blue sub-cycle; 6 bits per component as on the original VGA.
-        def hit(port, wr):
-            ww, ll, _ = self.port(("vga_io", 0, port, 8))
-            return "%s && %s" % ("bus_wr" if wr else "bus_rd", self.lanes_hit(ww, ll, 8))
+        hit = self.vga_hit
+
+        def wr(port):
+            return "bus_wr && %s" % hit[port]
+
+        def rd(port):
+            return "bus_rd && %s" % hit[port]
 
         def lane(port):
             return (port % 8) * 8
-        w("  logic [7:0] vga_misc, vga_feat, dac_mask, dac_widx, dac_ridx;")
-        w("  logic [1:0] dac_wsub, dac_rsub;")
+        # Misc output (write 0x3C2, read 0x3CC), feature control (write 0x3DA/0x3BA, read
+        # 0x3CA), DAC: pel mask 0x3C6, read index 0x3C7, write index 0x3C8, data 0x3C9; one
+        # red/green/blue position shared by reads and writes; 8 bits per component.
+        w("  logic [7:0] vga_feat, dac_mask, dac_widx, dac_ridx;")
+        w("  logic [1:0] dac_sub;")
         w("  logic dac_read_mode;")
-        w("  logic [5:0] dac_r, dac_g;  // components latched until blue completes an entry")
-        w("  logic [17:0] dac_pal [256];")
+        w("  logic [7:0] dac_c0, dac_c1;  // components held until the third completes an entry")
+        w("  logic [7:0] dac_pal [768];")
         w("  logic dac_data_we, dac_data_re;")
-        w("  assign dac_data_we = %s;" % hit(0x3C9, True))
-        w("  assign dac_data_re = %s;" % hit(0x3C9, False))
+        w("  assign dac_data_we = %s;" % wr(0x3C9))
+        w("  assign dac_data_re = %s;" % rd(0x3C9))
         w("  always_ff @(posedge clk) begin")
         w("    if (!rst_n) begin")
         w("      vga_misc <= 8'h0; vga_feat <= 8'h0; dac_mask <= 8'hff;")
-        w("      dac_widx <= 8'h0; dac_ridx <= 8'h0; dac_wsub <= 2'd0; dac_rsub <= 2'd0;")
-        w("      dac_read_mode <= 1'b0; dac_r <= 6'h0; dac_g <= 6'h0;")
+        w("      dac_widx <= 8'h0; dac_ridx <= 8'h0; dac_sub <= 2'd0;")
+        w("      dac_read_mode <= 1'b0; dac_c0 <= 8'h0; dac_c1 <= 8'h0;")
         w("      dac_pal <= '{default:'0};")
         w("    end else begin")
-        w("      if (%s) vga_misc <= bus_wdata[%d +: 8];" % (hit(0x3C2, True), lane(0x3C2)))
-        w("      if (%s || %s) vga_feat <= bus_wdata[%d +: 8];" % (hit(0x3DA, True), hit(0x3BA, True), lane(0x3DA)))
-        w("      if (%s) dac_mask <= bus_wdata[%d +: 8];" % (hit(0x3C6, True), lane(0x3C6)))
-        w("      if (%s) begin" % hit(0x3C7, True))
-        w("        dac_ridx <= bus_wdata[%d +: 8]; dac_rsub <= 2'd0; dac_read_mode <= 1'b1;" % lane(0x3C7))
-        w("      end else if (dac_data_re) begin")
-        w("        if (dac_rsub == 2'd2) begin dac_rsub <= 2'd0; dac_ridx <= dac_ridx + 8'h1; end")
-        w("        else dac_rsub <= dac_rsub + 2'd1;")
-        w("      end")
-        w("      if (%s) begin" % hit(0x3C8, True))
-        w("        dac_widx <= bus_wdata[%d +: 8]; dac_wsub <= 2'd0; dac_read_mode <= 1'b0;" % lane(0x3C8))
+        w("      if (%s) vga_misc <= bus_wdata[%d +: 8];" % (wr(0x3C2), lane(0x3C2)))
+        w("      if ((%s) || (%s)) vga_feat <= bus_wdata[%d +: 8];" % (wr(0x3DA), wr(0x3BA), lane(0x3DA)))
+        w("      if (%s) dac_mask <= bus_wdata[%d +: 8];" % (wr(0x3C6), lane(0x3C6)))
+        w("      if (%s) begin" % wr(0x3C7))
+        w("        dac_ridx <= bus_wdata[%d +: 8]; dac_sub <= 2'd0; dac_read_mode <= 1'b1;" % lane(0x3C7))
+        w("      end else if (%s) begin" % wr(0x3C8))
+        w("        dac_widx <= bus_wdata[%d +: 8]; dac_sub <= 2'd0; dac_read_mode <= 1'b0;" % lane(0x3C8))
         w("      end else if (dac_data_we) begin")
-        w("        if (dac_wsub == 2'd0) dac_r <= bus_wdata[%d +: 6];" % lane(0x3C9))
-        w("        if (dac_wsub == 2'd1) dac_g <= bus_wdata[%d +: 6];" % lane(0x3C9))
-        w("        if (dac_wsub == 2'd2) begin")
-        w("          dac_pal[dac_widx] <= {dac_r, dac_g, bus_wdata[%d +: 6]};" % lane(0x3C9))
-        w("          dac_wsub <= 2'd0; dac_widx <= dac_widx + 8'h1;")
-        w("        end else dac_wsub <= dac_wsub + 2'd1;")
+        w("        if (dac_sub == 2'd0) dac_c0 <= bus_wdata[%d +: 8];" % lane(0x3C9))
+        w("        if (dac_sub == 2'd1) dac_c1 <= bus_wdata[%d +: 8];" % lane(0x3C9))
+        w("        if (dac_sub == 2'd2) begin")
+        w("          dac_pal[dac_wbase] <= dac_c0;")
+        w("          dac_pal[dac_wbase + 10'd1] <= dac_c1;")
+        w("          dac_pal[dac_wbase + 10'd2] <= bus_wdata[%d +: 8];" % lane(0x3C9))
+        w("          dac_sub <= 2'd0; dac_widx <= dac_widx + 8'h1;")
+        w("        end else dac_sub <= dac_sub + 2'd1;")
+        w("      end else if (dac_data_re) begin")
+        w("        if (dac_sub == 2'd2) begin dac_sub <= 2'd0; dac_ridx <= dac_ridx + 8'h1; end")
+        w("        else dac_sub <= dac_sub + 2'd1;")
         w("      end")
         w("    end")
         w("  end")
-        w("  logic [17:0] dac_entry;")
+        w("  logic [9:0] dac_wbase, dac_raddr;")
+        w("  assign dac_wbase = {dac_widx, 1'b0} + {2'b00, dac_widx};  // entry * 3")
+        w("  assign dac_raddr = {dac_ridx, 1'b0} + {2'b00, dac_ridx} + {8'h0, dac_sub};")
         w("  logic [7:0] dac_rdata;")
-        w("  assign dac_entry = dac_pal[dac_ridx];")
-        w("  assign dac_rdata = {2'b00, dac_rsub == 2'd0 ? dac_entry[17:12] : dac_rsub == 2'd1 ? dac_entry[11:6] : dac_entry[5:0]};")
+        w("  assign dac_rdata = dac_pal[dac_raddr];")
         w()
 
     # ---- behaviours ----
@@ -568,9 +611,16 @@ class Gen:
     def gen_read_mux(self):
         w = self.w
         words = {}  # word -> list of (lane, expr of 8*k bits)
+        self._rdp = []
 
         def put(word, lane, expr, nbytes):
-            words.setdefault(word, []).append((lane, expr, nbytes))
+            # Every lane source gets a wire of its own width, so the zero extension to 64
+            # bits below is of a plain signal.
+            name = "rdp_%d" % len(self._rdp)
+            self._rdp.append(name)
+            w("  logic [%d:0] %s;" % (nbytes * 8 - 1, name))
+            w("  assign %s = %s;" % (name, expr))
+            words.setdefault(word, []).append((lane, name, nbytes))
 
         flat_regs = [r for r in self.regs if not r.indexed]
         for r in flat_regs:
@@ -581,9 +631,10 @@ class Gen:
         for name, sel in self.idx_sel.items():
             members = [r for r in self.regs if r.indexed and r.space == name]
             dwid = sel["dwid"]
-            expr = "%s[%s]" % (sel["bank"], sel["eff"] if sel["bits"] == sel["iwid"] else "%s[%d:0]" % (sel["eff"], sel["bits"] - 1))
-            if sel["inb"] != "1'b1":
-                expr = "(%s ? %s : %s)" % (sel["inb"], expr, hexv(dwid, 0))
+            if sel["bank"] is None:
+                expr = hexv(dwid, 0)
+            else:
+                expr = "(%s ? %s[%s] : %s)" % (sel["inb"], sel["bank"], "%s[%d:0]" % (sel["eff"], sel["bits"] - 1), hexv(dwid, 0))
             for r in members:
                 rv = "%s_rd" % r.id
                 if r.width > dwid:
@@ -592,26 +643,32 @@ class Gen:
                     rv = "{%d'h0, %s}" % (dwid - r.width, rv)
                 expr = "(%s == %s ? %s : %s)" % (sel["eff"], hexv(sel["iwid"], r.offset), rv, expr)
             data_exprs[name] = expr
-            if name == "vga_attr":
-                put(sel["dword"], sel["dlane"], "dt_vga_attr_rd", 1)
-                w("  logic [7:0] dt_vga_attr_rd;")
-                w("  assign dt_vga_attr_rd = %s;" % expr)
-                continue
             sid = ident(name)
             w("  logic [%d:0] dt_%s_rd;" % (dwid - 1, sid))
             w("  assign dt_%s_rd = %s;" % (sid, expr))
+            if name in VGA_BANKS:
+                continue  # ports placed with the VGA file below
+            if name == "vga_attr":
+                continue
             put(sel["dword"], sel["dlane"], "dt_%s_rd" % sid, dwid // 8)
             put(sel["iword"], sel["ilane"], sel["ix"], sel["iwid"] // 8)
-            if name == "vga_crtc":
-                mw, ml, _ = self.port(("vga_io", 0, 0x3B4, 8))
-                put(mw, ml, sel["ix"], 1)
-                mw, ml, _ = self.port(("vga_io", 0, 0x3B5, 8))
-                put(mw, ml, "dt_%s_rd" % sid, 1)
         if self.vga:
             def vp(port, expr):
                 ww, ll, _ = self.port(("vga_io", 0, port, 8))
+                if 0x3B0 <= port <= 0x3BF:
+                    expr = "(mono_en ? %s : 8'hff)" % expr
+                elif 0x3D0 <= port <= 0x3DF:
+                    expr = "(colour_en ? %s : 8'hff)" % expr
                 put(ww, ll, expr, 1)
+            for space, ((ip, dp), _) in VGA_BANKS.items():
+                for port in ip:
+                    vp(port, "ix_%s" % space)
+                for port in dp:
+                    vp(port, "dt_%s_rd" % space)
             vp(0x3C0, "{2'b00, attr_ix}")
+            vp(0x3C1, "dt_vga_attr_rd")
+            vp(0x3BA, "(vga_st01 ^ 8'h09)")
+            vp(0x3DA, "(vga_st01 ^ 8'h09)")
             vp(0x3CC, "vga_misc")
             vp(0x3CA, "vga_feat")
             vp(0x3C6, "dac_mask")
@@ -624,7 +681,7 @@ class Gen:
             for lane, _, nb in items:
                 m = ((1 << nb) - 1) << lane
                 if used & m:
-                    raise MapError("two registers share bytes of bus word 0x%x (region %d, offset 0x%x)"
+                    raise BusError("two registers share bytes of bus word 0x%x (region %d, offset 0x%x)"
                                    % (word, word >> 29, (word & ((1 << 29) - 1)) << 3))
                 used |= m
         w("  logic [63:0] rd_word;")
@@ -684,6 +741,9 @@ def main(argv):
         module = "gpuinit_regblock_" + ident(m.get("name", "map"))
     try:
         text = Gen(m, module, clock_mhz, os.path.basename(src)).generate()
+    except BusError as e:
+        sys.stderr.write("%s: %s\n" % (src, e))
+        return 3
     except (MapError, KeyError, TypeError, ValueError) as e:
         what = "missing field %s" % e if isinstance(e, KeyError) else str(e)
         sys.stderr.write("%s: %s\n" % (src, what))

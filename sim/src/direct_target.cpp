@@ -40,17 +40,11 @@ class DirectTarget final : public SimTargetBase {
  private:
   std::uint64_t access(const Access& a, bool write, std::uint64_t value) {
     ++stats_.accesses;
-    BusStep one;
-    if (decoder_.flat_step(a, write, value, one)) return (run(one) >> one.shift) & width_mask(a.width);
-    std::uint64_t result = 0;
-    for (const auto& s : decoder_.steps(a, write, value)) {
-      const auto r = run(s);
-      if (s.result) result = (r >> s.shift) & width_mask(a.width);
-    }
-    return result;
+    return decoder_.execute(a, write, value, [this](const BusStep& s) { return run(s); });
   }
 
-  // One bus cycle at the first clock edge at or after the current time.
+  // One bus cycle at the first free clock edge at or after the current time. Accesses
+  // annotate no time (see docs/sim.md): the target's clock is the replay's.
   std::uint64_t run(const BusStep& s) {
     const std::uint64_t p = block_->period_ps();
     const std::uint64_t due = origin_ + (now_ps_ + p - 1) / p;
@@ -58,7 +52,6 @@ class DirectTarget final : public SimTargetBase {
     const auto r = block_->cycle(s.word, s.wdata, s.be, s.wr, s.rd);
     ++stats_.bus_cycles;
     stats_.clock_cycles = block_->cycles() - origin_;
-    now_ps_ = stats_.clock_cycles * p;
     return r;
   }
 

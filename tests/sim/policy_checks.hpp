@@ -90,8 +90,11 @@ inline void check_indexed(gpuinit::replay::Target& t) {
   CHECK(t.read(at(Space::named, 6, 8, 0, "ext")) == 0x5Au);
   t.write(at(Space::named, 9, 8, 0, "ext"), 0x3C);
   CHECK(t.read(at(Space::named, 9, 8, 0, "ext")) == 0x3Cu);
-  // The index register is real: it holds the last index, readable at its port.
-  CHECK(t.read(at(Space::io, 4, 8, 2)) == 9u);
+  // The index register is real: written and read at its port, and an access through the
+  // indexed space puts back the index it found.
+  t.write(at(Space::io, 4, 8, 2), 0x2A);
+  (void)t.read(at(Space::named, 5, 8, 0, "ext"));
+  CHECK(t.read(at(Space::io, 4, 8, 2)) == 0x2Au);
   // A 16-bit write to the index port writes index and data in one cycle.
   t.write(at(Space::io, 4, 16, 2), 0x6605);
   CHECK(t.read(at(Space::named, 5, 8, 0, "ext")) == 0x66u);
