@@ -27,7 +27,7 @@ constexpr std::uint64_t kMaxPs = ~std::uint64_t{0} / 2;  // far beyond any seque
 class DirectTarget final : public SimTargetBase {
  public:
   DirectTarget(const BlockInfo& b, const SimOptions& opt)
-      : SimTargetBase(b), block_(b.make(opt.wave, opt.waveform_path)), origin_(block_->cycles()) {}
+      : SimTargetBase(b), block_(b.make(opt.wave, opt.waveform_path)) {}
 
   [[nodiscard]] std::uint64_t read(const Access& a) override { return access(a, false, 0); }
   void write(const Access& a, std::uint64_t value) override { (void)access(a, true, value); }
@@ -43,20 +43,18 @@ class DirectTarget final : public SimTargetBase {
     return decoder_.execute(a, write, value, [this](const BusStep& s) { return run(s); });
   }
 
-  // One bus cycle at the first free clock edge at or after the current time. Accesses
-  // annotate no time (see docs/sim.md): the target's clock is the replay's.
+  // Deliver the clock periods elapsed up to now, then one bus cycle. Accesses annotate
+  // no time (see docs/sim.md): the target's clock is the replay's.
   std::uint64_t run(const BusStep& s) {
-    const std::uint64_t p = block_->period_ps();
-    const std::uint64_t due = origin_ + (now_ps_ + p - 1) / p;
-    if (due > block_->cycles()) block_->idle(due - block_->cycles());
+    const std::uint64_t due = now_ps_ / block_->period_ps();
+    if (due > block_->ticks()) block_->idle(due - block_->ticks());
     const auto r = block_->cycle(s.word, s.wdata, s.be, s.wr, s.rd);
     ++stats_.bus_cycles;
-    stats_.clock_cycles = block_->cycles() - origin_;
+    stats_.ticks = block_->ticks();
     return r;
   }
 
   std::unique_ptr<Block> block_;
-  std::uint64_t origin_;
   std::uint64_t now_ps_ = 0;
 };
 

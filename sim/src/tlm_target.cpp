@@ -42,9 +42,7 @@ sc_time from_ps(std::uint64_t ps) { return sc_time(static_cast<double>(ps), sc_c
 struct BlockModule : sc_core::sc_module {
   tlm_utils::simple_target_socket<BlockModule, 64> socket;
   Block& block;
-  std::uint64_t origin;
-
-  BlockModule(const sc_core::sc_module_name& n, Block& b) : sc_module(n), socket("socket"), block(b), origin(b.cycles()) {
+  BlockModule(const sc_core::sc_module_name& n, Block& b) : sc_module(n), socket("socket"), block(b) {
     socket.register_b_transport(this, &BlockModule::b_transport);
   }
 
@@ -72,16 +70,13 @@ struct BlockModule : sc_core::sc_module {
     if (p.is_write())
       for (unsigned i = 0; i < len; ++i) wdata |= std::uint64_t(d[i]) << (8 * (lane + i));  // little endian
 
-    // Run the clock up to the initiator's local time, then one handshake cycle.
-    const std::uint64_t period = block.period_ps();
-    const std::uint64_t now = to_ps(sc_core::sc_time_stamp() + delay);
-    const std::uint64_t due = origin + (now + period - 1) / period;
-    if (due > block.cycles()) block.idle(due - block.cycles());
+    // Deliver the clock periods up to the initiator's local time, then one handshake cycle.
+    const std::uint64_t due = to_ps(sc_core::sc_time_stamp() + delay) / block.period_ps();
+    if (due > block.ticks()) block.idle(due - block.ticks());
     const std::uint64_t rdata = block.cycle(bus_word(region, offset), wdata, be, p.is_write(), p.is_read());
     if (p.is_read())
       for (unsigned i = 0; i < len; ++i) d[i] = static_cast<unsigned char>(rdata >> (8 * (lane + i)));
-    // No delay annotated: the access takes the edge at (or, when several share one
-    // instant, just after) the initiator's time; the block may run those few edges ahead.
+    // No delay annotated: bus cycles take no time of the block's timebase (docs/sim.md).
     p.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 };
@@ -138,7 +133,7 @@ class TlmTarget final : public SimTargetBase {
     if (payload_.is_response_error())
       throw std::runtime_error("TLM error '" + payload_.get_response_string() + "' on " + describe(a));
     ++stats_.bus_cycles;
-    stats_.clock_cycles = block_->cycles() - target_->origin;
+    stats_.ticks = block_->ticks();
     sync_if_needed();
     std::uint64_t r = 0;
     for (unsigned i = 0; i < len; ++i) r |= std::uint64_t(buf[i]) << (8 * (lane + i));

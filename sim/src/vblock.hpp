@@ -42,31 +42,34 @@ class VBlock final : public Block {
 
   void reset() override {
     top_->rst_n = 0;
-    edge(0, 0, 0, false, false);
-    edge(0, 0, 0, false, false);
+    edge(0, 0, 0, false, false, false);
+    edge(0, 0, 0, false, false, false);
     top_->rst_n = 1;
   }
 
   std::uint64_t cycle(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr, bool rd) override {
-    edge(word, wdata, be, wr, rd);
+    edge(word, wdata, be, wr, rd, false);
     if ((wr || rd) && !top_->bus_ready) throw std::runtime_error("register block did not assert ready");
     return top_->bus_rdata;
   }
 
   void idle(std::uint64_t n) override {
+    ticks_ += n;
     while (n > 0 && top_->busy) {
-      edge(0, 0, 0, false, false);
+      edge(0, 0, 0, false, false, true);
       --n;
     }
     cycles_ += n;  // nothing can change while no behaviour counts
   }
 
   [[nodiscard]] std::uint64_t cycles() const noexcept override { return cycles_; }
+  [[nodiscard]] std::uint64_t ticks() const noexcept override { return ticks_; }
   [[nodiscard]] bool busy() const noexcept override { return top_->busy; }
   [[nodiscard]] std::uint64_t period_ps() const noexcept override { return period_ps_; }
 
  private:
-  void edge(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr, bool rd) {
+  void edge(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr, bool rd, bool tick) {
+    top_->tick = tick;
     top_->bus_addr = word;
     top_->bus_wdata = wdata;
     top_->bus_be = be;
@@ -83,6 +86,7 @@ class VBlock final : public Block {
 
   std::uint64_t period_ps_;
   std::uint64_t cycles_ = 0;
+  std::uint64_t ticks_ = 0;
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<V> top_;
   std::conditional_t<std::is_void_v<Tr>, int, std::unique_ptr<std::conditional_t<std::is_void_v<Tr>, int, Tr>>>

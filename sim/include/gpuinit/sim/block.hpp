@@ -25,10 +25,13 @@ inline constexpr std::uint64_t kOffsetLimit = std::uint64_t{1} << 32;
 
 // Contract:
 //  - cycle() presents one access (or none: wr = rd = false) for one clock edge and returns
-//    the registered read data of that edge (byte lanes outside `be` read zero);
-//  - cycles() counts edges since construction; reset() is two of them with rst_n low;
-//  - idle(n) lets n edges pass with no access; while no timed behaviour runs (busy low)
-//    the block cannot change state, so those edges are skipped, not simulated;
+//    the registered read data of that edge (byte lanes outside `be` read zero); its edge
+//    has `tick` low: bus cycles take no time of the block's timebase;
+//  - idle(n) lets n periods of time pass: n edges with `tick` high and no access; while
+//    no timed behaviour runs (busy low) the block cannot change state, so those edges are
+//    counted, not simulated;
+//  - cycles() counts edges since construction (reset() is two with rst_n low), ticks()
+//    the periods idle() let pass;
 //  - a waveform, when asked for at construction, is written to its file until destruction;
 //  - one instance owns its own VerilatedContext: instances share nothing.
 class Block {
@@ -39,6 +42,7 @@ class Block {
                                             bool rd) = 0;
   virtual void idle(std::uint64_t n) = 0;
   [[nodiscard]] virtual std::uint64_t cycles() const noexcept = 0;
+  [[nodiscard]] virtual std::uint64_t ticks() const noexcept = 0;
   [[nodiscard]] virtual bool busy() const noexcept = 0;
   [[nodiscard]] virtual std::uint64_t period_ps() const noexcept = 0;
 };

@@ -37,7 +37,7 @@ struct SimOptions {
 struct SimStats {
   std::uint64_t accesses = 0;
   std::uint64_t bus_cycles = 0;
-  std::uint64_t clock_cycles = 0;
+  std::uint64_t ticks = 0;  // clock periods of elapsed virtual time delivered to the block
 };
 [[nodiscard]] SimStats stats(const replay::Target& t) noexcept;  // zeros for other targets
 
