@@ -332,29 +332,32 @@ class Gen:
             W = r.width
             w("  // %s: %s offset 0x%x, %d bits, reset 0x%x" % (r.name, r.space, r.offset, W, r.reset))
             w("  logic [%d:0] %s, %s_rd;" % (W - 1, r.id, r.id))
-            if r.store or r.name in readback_regs or r.name in triggers:
-                we, data, mask = self.reg_access(r)
+            we, data, mask = self.reg_access(r) if (r.store or r.name in readback_regs or r.name in triggers) else (None, None, None)
+            # Wires only where a behaviour looks at the write; otherwise the decode stays in
+            # the clocked process, so nothing is evaluated for it between edges.
+            if r.name in readback_regs or r.name in triggers:
                 w("  logic [%d:0] %s_wd, %s_wm;" % (W - 1, r.id, r.id))
                 w("  logic %s_we;" % r.id)
                 w("  assign %s_we = %s;" % (r.id, we))
                 w("  assign %s_wd = %s;" % (r.id, data))
                 w("  assign %s_wm = %s;" % (r.id, mask))
+                we, data, mask = r.id + "_we", r.id + "_wd", r.id + "_wm"
             if r.store:
-                w("  logic [%d:0] %s_nxt;" % (W - 1, r.id))
                 plain = r.writes_plain & r.store
                 if plain:
-                    expr = "((%s & ~(%s_wm & %s)) | (%s_wd & %s_wm & %s))" % (
-                        r.id, r.id, hexv(W, plain), r.id, r.id, hexv(W, plain))
+                    expr = "((%s & ~(%s & %s)) | (%s & %s & %s))" % (r.id, mask, hexv(W, plain), data, mask, hexv(W, plain))
                 else:
                     expr = r.id
                 if r.m["w1c"]:
-                    expr = "(%s & ~(%s_wd & %s_wm & %s))" % (expr, r.id, r.id, hexv(W, r.m["w1c"]))
+                    expr = "(%s & ~(%s & %s & %s))" % (expr, data, mask, hexv(W, r.m["w1c"]))
                 if r.m["w1s"]:
-                    expr = "(%s | (%s_wd & %s_wm & %s))" % (expr, r.id, r.id, hexv(W, r.m["w1s"]))
-                w("  assign %s_nxt = %s_we ? (%s & %s) : %s;" % (r.id, r.id, expr, hexv(W, r.store), r.id))
+                    expr = "(%s | (%s & %s & %s))" % (expr, data, mask, hexv(W, r.m["w1s"]))
+                if r.name in triggers:
+                    w("  logic [%d:0] %s_nxt;" % (W - 1, r.id))
+                    w("  assign %s_nxt = (%s) ? (%s & %s) : %s;" % (r.id, we, expr, hexv(W, r.store), r.id))
                 w("  always_ff @(posedge clk) begin")
                 w("    if (!rst_n) %s <= %s;" % (r.id, hexv(W, r.reset & r.store)))
-                w("    else %s <= %s_nxt;" % (r.id, r.id))
+                w("    else if (%s) %s <= %s & %s;" % (we, r.id, expr, hexv(W, r.store)))
                 w("  end")
             else:
                 w("  assign %s = %s;  // read-only: no flop" % (r.id, hexv(W, 0)))
@@ -686,25 +689,25 @@ class Gen:
                     raise BusError("two registers share bytes of bus word 0x%x (region %d, offset 0x%x)"
                                    % (word, word >> 29, (word & ((1 << 29) - 1)) << 3))
                 used |= m
-        w("  logic [63:0] rd_word;")
-        w("  always_comb begin")
-        w("    unique case (bus_addr)")
-        for word in sorted(words):
-            terms = []
-            for lane, expr, nb in sorted(words[word]):
-                terms.append("(64'(%s) << %d)" % (expr, lane * 8))
-            w("      %s: rd_word = %s;" % (hexv(ADDR_BITS, word), " | ".join(terms)))
-        w("      default: rd_word = 64'h0;")
-        w("    endcase")
-        w("  end")
-        w()
+        # The read mux lives in the clocked process: it is evaluated at the edge of a read
+        # only, not whenever an input or a register changes.
         w("  always_ff @(posedge clk) begin")
         w("    if (!rst_n) begin")
         w("      bus_ready <= 1'b0;")
         w("      bus_rdata <= 64'h0;")
         w("    end else begin")
         w("      bus_ready <= bus_wr || bus_rd;")
-        w("      bus_rdata <= bus_rd ? (rd_word & wbits) : 64'h0;")
+        w("      bus_rdata <= 64'h0;")
+        w("      if (bus_rd) begin")
+        w("        unique case (bus_addr)")
+        for word in sorted(words):
+            terms = []
+            for lane, expr, nb in sorted(words[word]):
+                terms.append("(64'(%s) << %d)" % (expr, lane * 8))
+            w("          %s: bus_rdata <= (%s) & wbits;" % (hexv(ADDR_BITS, word), " | ".join(terms)))
+        w("          default: bus_rdata <= 64'h0;")
+        w("        endcase")
+        w("      end")
         w("    end")
         w("  end")
 
