@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <cstdio>
 #include <tuple>
 
@@ -27,6 +28,21 @@ constexpr std::uint64_t make_key(unsigned code, unsigned bar, std::uint64_t off)
 constexpr std::uint64_t lane_mask(unsigned bits) noexcept {
   return bits >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << bits) - 1);
 }
+
+// Space properties as inline tables: space_has_bar()/space_is_indexed() live in another
+// translation unit, and the access path calls them on every access.
+constexpr bool kHasBar[] = {
+#define GPUINIT_X(e, n, b, i) b,
+    GPUINIT_SPACES(GPUINIT_X)
+#undef GPUINIT_X
+    false};
+constexpr bool kIndexed[] = {
+#define GPUINIT_X(e, n, b, i) i,
+    GPUINIT_SPACES(GPUINIT_X)
+#undef GPUINIT_X
+    true};
+inline bool fast_has_bar(Space s) noexcept { return std::size_t(s) < std::size(kHasBar) && kHasBar[std::size_t(s)]; }
+inline bool fast_indexed(Space s) noexcept { return std::size_t(s) >= std::size(kIndexed) || kIndexed[std::size_t(s)]; }
 
 enum Kind : std::uint8_t { kNone, kReg, kIndex, kData };
 
@@ -634,7 +650,7 @@ std::uint64_t MapModel::read(const Access& a, std::uint64_t now_ns) {
   Impl& m = *impl_;
   ++m.stats.reads;
   const unsigned width = valid_width(a.width) ? a.width : 8u;
-  if (space_is_indexed(a.space)) {
+  if (fast_indexed(a.space)) {
     const unsigned code = a.space == Space::named ? m.named_code(a.space_name) : unsigned(a.space);
     if (code >= kNamedBase && a.offset >= m.named_size[code - kNamedBase]) {
       m.note_unknown(code, 0, a.offset, width, true);
@@ -642,7 +658,7 @@ std::uint64_t MapModel::read(const Access& a, std::uint64_t now_ns) {
     }
     return m.read_indexed(code, a.offset, width, now_ns);
   }
-  const std::uint8_t bar = space_has_bar(a.space) ? a.bar : 0;
+  const std::uint8_t bar = fast_has_bar(a.space) ? a.bar : 0;
   const unsigned code = unsigned(a.space);
   if (a.offset > kOffMask - 8) return m.unknown_direct_read(code, bar, a.offset & kOffMask, width / 8);
   if (a.space == Space::vga_mem && m.vga) {
@@ -662,7 +678,7 @@ void MapModel::write(const Access& a, std::uint64_t value, std::uint64_t now_ns)
   ++m.stats.writes;
   const unsigned width = valid_width(a.width) ? a.width : 8u;
   value &= width_mask(width);
-  if (space_is_indexed(a.space)) {
+  if (fast_indexed(a.space)) {
     const unsigned code = a.space == Space::named ? m.named_code(a.space_name) : unsigned(a.space);
     if (code >= kNamedBase && a.offset >= m.named_size[code - kNamedBase]) {
       m.note_unknown(code, 0, a.offset, width, false);
@@ -671,7 +687,7 @@ void MapModel::write(const Access& a, std::uint64_t value, std::uint64_t now_ns)
     m.write_indexed(code, a.offset, width, value, now_ns);
     return;
   }
-  const std::uint8_t bar = space_has_bar(a.space) ? a.bar : 0;
+  const std::uint8_t bar = fast_has_bar(a.space) ? a.bar : 0;
   const unsigned code = unsigned(a.space);
   if (a.offset > kOffMask - 8) {
     m.unknown_direct_write(code, bar, a.offset & kOffMask, width / 8, value);

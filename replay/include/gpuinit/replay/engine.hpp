@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gpuinit/format/result.hpp"
@@ -90,12 +91,25 @@ class Program {
   [[nodiscard]] RunReport run(Target& target, const ReplayOptions& opt, Trace* trace) const;
   [[nodiscard]] std::size_t size() const noexcept { return steps_.size(); }
 
+  // One op, compiled: everything the loop needs in 40 bytes, so running never touches the
+  // (large) Op objects except to word a failure.
   struct Step {
-    Access access;
-    std::uint64_t value = 0;  // WRITE/RMW: value stored (under mask); POLL: value awaited
-    std::uint64_t mask = 0;   // RMW/POLL
+    std::uint64_t offset = 0;
+    std::uint64_t value = 0;  // WRITE/RMW: value stored (under mask); POLL: awaited; READ: expected; DELAY: ns
+    std::uint64_t mask = 0;   // RMW/POLL mask; READ expect mask
     std::uint32_t slot = 0;   // final-state slot of the location
+    std::uint32_t aux = 0;    // POLL: index into polls_
+    std::uint16_t name = 0;   // Space::named: index into names_
     OpKind kind = OpKind::end;
+    Space space = Space::mmio;
+    std::uint8_t bar = 0;
+    std::uint8_t width = 0;
+    bool expect = false;      // READ carries an expectation
+  };
+  struct PollParams {
+    std::uint64_t timeout_ns = 0;
+    std::uint64_t interval_ns = 1;
+    OnTimeout on_timeout = OnTimeout::fail;
   };
 
  private:
@@ -103,12 +117,14 @@ class Program {
   const InitSequence* seq_ = nullptr;
   Capabilities caps_;
   std::vector<Step> steps_;
+  std::vector<PollParams> polls_;
+  std::vector<std::string_view> names_;     // named spaces, pointing into the sequence's ops
   std::vector<std::size_t> slot_first_op_;  // a representative op of each slot
 };
 
 // check + compile + run. A refused sequence returns a report with refused = true and no
 // access made. Target errors (exceptions) become a failure of the op that met them.
-[[nodiscard]] RunReport replay(const InitSequence& seq, Target& target, const ReplayOptions& opt = {},
+[[nodiscard]] RunReport run_sequence(const InitSequence& seq, Target& target, const ReplayOptions& opt = {},
                                Trace* trace = nullptr);
 
 // Renderers of a report: JSON (one object, stable key order) and text for humans.

@@ -1,29 +1,23 @@
-// Register names for human output, from a register map: location -> name.
+// Register names in replay reports and diffs come from the devices library's namer.
 #pragma once
-#include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
-#include <tuple>
 
-#include "gpuinit/format/regmap.hpp"
-#include "gpuinit/format/space.hpp"
+#include "gpuinit/devices/register_namer.hpp"
 
 namespace gpuinit::replay {
 
-class RegisterNamer {
- public:
-  RegisterNamer() = default;
-  explicit RegisterNamer(const RegisterMap& map);
-  // The register at exactly this location (width not considered), or "" when the map has
-  // none. `bar` is ignored for spaces without one.
-  [[nodiscard]] std::string_view name(Space s, std::string_view space_name, unsigned bar,
-                                      std::uint64_t offset) const;
-  [[nodiscard]] bool empty() const noexcept { return names_.empty(); }
+using RegisterNamer = gpuinit::RegisterNamer;
 
- private:
-  using Key = std::tuple<unsigned, std::string, unsigned, std::uint64_t>;
-  std::map<Key, std::string, std::less<>> names_;
-};
+// The map's name for a location, or "" when the namer only has a neutral location for it
+// (or there is no namer): reports print the location themselves.
+[[nodiscard]] inline std::string map_name(const RegisterNamer* namer, Space s, std::string_view space_name,
+                                          unsigned bar, std::uint64_t offset) {
+  if (!namer) return {};
+  const auto b = static_cast<std::uint8_t>(space_has_bar(s) ? bar : 0u);
+  std::string n = namer->name(s, space_name, b, offset);
+  if (n == RegisterNamer::neutral(s, space_name, b, offset)) return {};
+  return n;
+}
 
 }  // namespace gpuinit::replay

@@ -57,6 +57,8 @@ void register_builtin_targets(TargetRegistry& r);
 [[nodiscard]] TargetRegistry builtin_targets();
 // registry.make(opt): the factory entry point.
 [[nodiscard]] std::unique_ptr<Target> make_target(const TargetOptions& opt, const TargetRegistry& registry);
+// The same with the built-in targets only (schema, model).
+[[nodiscard]] std::unique_ptr<Target> make_target(const TargetOptions& opt);
 
 // The schema target: executes nothing. Reads return 0, writes are dropped, time is virtual;
 // the engine's up-front checks are its validation.
