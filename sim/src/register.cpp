@@ -54,7 +54,7 @@ replay::RunReport replay_in_sim(const InitSequence& seq, const BlockInfo& block,
   auto t = make_target(block, opt);
   replay::ReplayOptions ro;
   ro.keep_going = true;  // validation reports every poll and expectation
-  return replay::replay(seq, *t, ro, trace);
+  return replay::run_sequence(seq, *t, ro, trace);
 }
 
 }  // namespace gpuinit::sim
