@@ -1,0 +1,96 @@
+// Block implemented by a Verilated model class V (a --cc model of one generated register
+// block). Included by the generated catalog, once per model, after the model's header.
+#pragma once
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <verilated.h>
+
+#include "gpuinit/sim/block.hpp"
+
+namespace gpuinit::sim::detail {
+
+// Tr is VerilatedVcdC or VerilatedFstC (matching how V was verilated), or void for none.
+template <class V, class Tr>
+class VBlock final : public Block {
+ public:
+  VBlock(std::uint64_t period_ps, const std::string& wave_path)
+      : period_ps_(period_ps), ctx_(std::make_unique<VerilatedContext>()) {
+    if constexpr (!std::is_void_v<Tr>) ctx_->traceEverOn(true);  // before the model exists
+    top_ = std::make_unique<V>(ctx_.get(), "top");
+    if constexpr (!std::is_void_v<Tr>) {
+      trace_ = std::make_unique<Tr>();
+      top_->trace(trace_.get(), 99);
+      trace_->set_time_unit("1ps");
+      trace_->set_time_resolution("1ps");
+      trace_->open(wave_path.c_str());
+      if (!trace_->isOpen()) throw std::runtime_error("cannot open waveform file '" + wave_path + "'");
+    }
+    top_->clk = 0;
+    top_->bus_wr = 0;
+    top_->bus_rd = 0;
+    top_->eval();
+    reset();
+  }
+  ~VBlock() override {
+    if constexpr (!std::is_void_v<Tr>) trace_->close();
+    top_->final();
+  }
+  VBlock(const VBlock&) = delete;
+  VBlock& operator=(const VBlock&) = delete;
+
+  void reset() override {
+    top_->rst_n = 0;
+    edge(0, 0, 0, false, false, false);
+    edge(0, 0, 0, false, false, false);
+    top_->rst_n = 1;
+  }
+
+  std::uint64_t cycle(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr, bool rd) override {
+    edge(word, wdata, be, wr, rd, false);
+    if ((wr || rd) && !top_->bus_ready) throw std::runtime_error("register block did not assert ready");
+    return top_->bus_rdata;
+  }
+
+  void idle(std::uint64_t n) override {
+    ticks_ += n;
+    while (n > 0 && top_->busy) {
+      edge(0, 0, 0, false, false, true);
+      --n;
+    }
+    cycles_ += n;  // nothing can change while no behaviour counts
+  }
+
+  [[nodiscard]] std::uint64_t cycles() const noexcept override { return cycles_; }
+  [[nodiscard]] std::uint64_t ticks() const noexcept override { return ticks_; }
+  [[nodiscard]] bool busy() const noexcept override { return top_->busy; }
+  [[nodiscard]] std::uint64_t period_ps() const noexcept override { return period_ps_; }
+
+ private:
+  void edge(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr, bool rd, bool tick) {
+    top_->tick = tick;
+    top_->bus_addr = word;
+    top_->bus_wdata = wdata;
+    top_->bus_be = be;
+    top_->bus_wr = wr;
+    top_->bus_rd = rd;
+    top_->clk = 0;
+    top_->eval();
+    if constexpr (!std::is_void_v<Tr>) trace_->dump(cycles_ * period_ps_);
+    top_->clk = 1;
+    top_->eval();
+    if constexpr (!std::is_void_v<Tr>) trace_->dump(cycles_ * period_ps_ + period_ps_ / 2);
+    ++cycles_;
+  }
+
+  std::uint64_t period_ps_;
+  std::uint64_t cycles_ = 0;
+  std::uint64_t ticks_ = 0;
+  std::unique_ptr<VerilatedContext> ctx_;
+  std::unique_ptr<V> top_;
+  std::conditional_t<std::is_void_v<Tr>, int, std::unique_ptr<std::conditional_t<std::is_void_v<Tr>, int, Tr>>>
+      trace_{};
+};
+
+}  // namespace gpuinit::sim::detail

@@ -1,0 +1,72 @@
+// The generated register block through the direct driver (sim-fast).
+#include <catch2/catch.hpp>
+
+#include "gpuinit/sim/decoder.hpp"
+#include "policy_checks.hpp"
+
+using namespace simtest;
+using gpuinit::sim::SimOptions;
+
+namespace {
+std::unique_ptr<gpuinit::replay::Target> fast() {
+  SimOptions o;
+  o.systemc = false;
+  return gpuinit::sim::make_target(mini(), o);
+}
+}  // namespace
+
+TEST_CASE("direct: access policies in hardware") {
+  auto t = fast();
+  check_policies(*t);
+}
+
+TEST_CASE("direct: constant, readback and delayed_set behaviours") {
+  auto t = fast();
+  check_behaviours(*t);
+}
+
+TEST_CASE("direct: index/data pairs and the VGA register file") {
+  auto t = fast();
+  check_indexed(*t);
+}
+
+TEST_CASE("direct: accesses take clock edges but annotate no time") {
+  auto t = fast();
+  CHECK(t->now_ns() == 0);
+  (void)t->read(mmio(0));
+  CHECK(t->now_ns() == 0);
+  (void)t->read(at(gpuinit::Space::named, 5, 8, 0, "ext"));  // save, index, data, restore
+  CHECK(gpuinit::sim::stats(*t).bus_cycles == 5);
+  CHECK(gpuinit::sim::stats(*t).ticks == 0);
+  t->advance(1'000'000'000);  // a second passes without simulating idle edges
+  CHECK(t->now_ns() == 1'000'000'000);
+  (void)t->read(mmio(0));
+  CHECK(gpuinit::sim::stats(*t).ticks == 100'000'000);
+}
+
+TEST_CASE("direct: instances share nothing") {
+  auto a = fast();
+  auto b = fast();
+  a->write(mmio(4), 1);
+  b->write(mmio(4), 2);
+  CHECK(a->read(mmio(4)) == 1u);
+  CHECK(b->read(mmio(4)) == 2u);
+}
+
+TEST_CASE("decoder: accesses that cannot be expressed are refused with the access named") {
+  gpuinit::sim::Decoder d(gpuinit::sim::block_map(mini()));
+  auto none = [](const gpuinit::sim::BusStep&) -> std::uint64_t { return 0; };
+  CHECK_THROWS_WITH(d.execute(mmio(6, 32), false, 0, none), Catch::Contains("mmio bar 0 offset 0x6"));
+  CHECK_THROWS_WITH(d.execute(at(gpuinit::Space::named, 1, 8, 0, "nope"), false, 0, none), Catch::Contains("nope"));
+  CHECK_THROWS(d.execute(mmio(std::uint64_t{1} << 33), false, 0, none));
+  CHECK_THROWS(d.execute(at(gpuinit::Space::vga_dac, 0), false, 0, none));
+  CHECK_THROWS(d.execute(at(gpuinit::Space::vga_seq, 0x100), false, 0, none));
+}
+
+TEST_CASE("catalog: every block's embedded map loads") {
+  REQUIRE_FALSE(gpuinit::sim::blocks().empty());
+  for (const auto& b : gpuinit::sim::blocks()) {
+    INFO(b.map_name);
+    CHECK(gpuinit::sim::block_map(b).name == b.map_name);
+  }
+}
