@@ -57,7 +57,8 @@ class MapError(Exception):
 
 
 class BusError(MapError):
-    """The map is valid but a location cannot be placed on this bus (exit status 3)."""
+    """The map is valid but this generator cannot express it: a location that does not fit
+    the bus, or a behaviour without an RTL form yet (exit status 3: no RTL for that map)."""
 
 
 def ident(name):
@@ -206,8 +207,14 @@ class Gen:
                 raise MapError("behaviour %s: unknown register %s" % (b["kind"], b["register"]))
             if b["kind"] == "delayed_set" and b.get("trigger", "") not in self.by_name:
                 raise MapError("behaviour delayed_set on %s: unknown trigger %s" % (b["register"], b.get("trigger")))
+            if b["kind"] == "i2c_gpio":
+                raise BusError("behaviour i2c_gpio on %s (an I2C responder) has no RTL form yet" % b["register"])
+            if b["kind"] == "constant" and b.get("trigger"):
+                raise BusError("triggered constant on %s has no RTL form yet" % b["register"])
             if b["kind"] not in ("delayed_set", "constant", "readback"):
                 raise MapError("unknown behaviour kind %s" % b["kind"])
+        if any(blk.get("space") for blk in m.get("blocks", [])):
+            raise BusError("mapped data blocks have no RTL form yet")
 
     def w(self, line=""):
         self.out.append(line)
