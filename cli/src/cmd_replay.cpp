@@ -11,6 +11,7 @@
 #include "gpuinit/version.hpp"
 #include "gpuinit/replay/engine.hpp"
 #include "gpuinit/replay/targets.hpp"
+#include "targets.hpp"
 
 namespace gpuinit::cli {
 
@@ -18,12 +19,10 @@ namespace {
 
 struct ReplayConfig {
   std::string sequence;
-  std::string target = "model";
-  std::string map;
+  TargetChoice target;
   std::string trace;
   bool keep_going = false;
   bool json = false;
-  hw::HwOptions hw;
 };
 
 // The hw target's trace is written as it happens, one flushed line per access, so a crash
@@ -67,9 +66,9 @@ int run_replay(const ReplayConfig& c) {
   const InitSequence& seq = *loaded.value;
 
   std::optional<RegisterMap> map;
-  if (!c.map.empty()) {
+  if (!c.target.map.empty()) {
     try {
-      map = replay::load_regmap_file(c.map);
+      map = replay::load_regmap_file(c.target.map);
     } catch (const std::exception& e) {
       std::cerr << "gpu-init replay: " << e.what() << "\n";
       return kError;
@@ -79,19 +78,11 @@ int run_replay(const ReplayConfig& c) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "map is for %04x:%04x, the sequence for %04x:%04x", unsigned(map->device.vendor),
                   unsigned(map->device.device), unsigned(seq.device.vendor), unsigned(seq.device.device));
-    std::cerr << c.map << ": warning: " << buf << "\n";
+    std::cerr << c.target.map << ": warning: " << buf << "\n";
   }
-  replay::TargetRegistry registry = replay::builtin_targets();
-  const bool on_hw = c.target == "hw";
-  if (on_hw) {
-    hw::HwOptions h = c.hw;
-    hw::register_hw_target(registry, seq, h);
-  }
-  replay::TargetOptions topt;
-  topt.name = c.target;
-  topt.map_path = c.map;
-  topt.map = map ? &*map : nullptr;
-  topt.device = seq.device;
+  const replay::TargetRegistry registry = make_registry(seq, c.target);
+  const bool on_hw = c.target.name == "hw";
+  const replay::TargetOptions topt = target_options(c.target, seq, map ? &*map : nullptr);
   std::unique_ptr<replay::Target> target;
   try {
     target = replay::make_target(topt, registry);
@@ -175,19 +166,8 @@ Subcommand add_replay(CLI::App& root) {
   auto cfg = std::make_shared<ReplayConfig>();
   auto* app = root.add_subcommand("replay", "Replay an init sequence on a target and record its trace");
   app->add_option("sequence", cfg->sequence, "Init sequence (JSON)")->required();
-  app->add_option("--target,-t", cfg->target,
-                  "Target: schema (checks only), model (C++ device model) or hw (a real PCI card)")
-      ->capture_default_str();
-  auto* hwg = app->add_option_group("hw", "Real hardware (--target hw); a dry run unless --commit");
-  hwg->add_option("-s,--slot", cfg->hw.slot, "The card: [[DOMAIN:]BUS:]DEV.FN, as lspci -s");
-  hwg->add_option("-d,--device-id", cfg->hw.id, "The card: VENDOR:DEVICE in hex, as lspci -d");
-  hwg->add_flag("--commit", cfg->hw.commit, "Really write to the card (default: print what would be done)");
-  hwg->add_option("--sysfs-root", cfg->hw.sysfs_root, "Root of the sysfs tree (tests use a fake one)")
-      ->capture_default_str();
-  hwg->add_flag("--force-id", cfg->hw.force_id, "Run even though the card's ids differ from the sequence's");
-  hwg->add_flag("--enable-decode", cfg->hw.enable_decode, "Set memory/I/O decode in the command register first");
-  hwg->add_flag("--allow-ports", cfg->hw.allow_ports, "Permit absolute I/O ports outside the VGA window");
-  app->add_option("--map", cfg->map, "Register map: the model target's device and register names in the report");
+  app->add_option("--target,-t", cfg->target.name, "Target: " + target_names())->capture_default_str();
+  add_target_options(app, cfg->target);
   app->add_option("--trace", cfg->trace, "Write the trace of every access made (JSON Lines, trace v1)");
   app->add_flag("--keep-going", cfg->keep_going, "Continue after a failed POLL or READ expectation");
   app->add_flag("--json", cfg->json, "Report as JSON on stdout");

@@ -1,10 +1,14 @@
-// gpu-init validate FILE... [--mode schema] [--json]
+// gpu-init validate FILE... [--mode schema|model|sim|hardware] [--map MAP] [--json]
+// Beyond the schema, the other modes replay each init sequence on a target (model: the C++
+// device model; sim: the Verilated RTL through SystemC; hardware: a real card, a dry run
+// unless --commit) and judge its POLLs and READ expectations.
 // Each file is recognised by its content (init sequence, trace, register map), loaded with
 // the format library's loader (schema, then semantic checks) and judged. Human verdicts go
 // to stdout (valid) and stderr (problems, warnings); with --json the machine report is the
 // only thing on stdout.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +17,8 @@
 #include "commands.hpp"
 #include "gpuinit/format/file_io.hpp"
 #include "gpuinit/format/json_io.hpp"
+#include "gpuinit/replay/engine.hpp"
+#include "targets.hpp"
 
 namespace gpuinit::cli {
 namespace {
@@ -21,7 +27,11 @@ struct ValidateConfig {
   std::vector<std::string> files;
   std::string mode = "schema";
   bool json = false;
+  TargetChoice target;
 };
+
+// Replays a valid sequence on the mode's target; problems are its failures.
+void run_on_target(const ValidateConfig& cfg, const InitSequence& seq, FileVerdict& v);
 
 struct FileVerdict {
   std::string file;
@@ -33,7 +43,7 @@ struct FileVerdict {
   [[nodiscard]] bool valid() const { return readable && problems.empty(); }
 };
 
-FileVerdict validate_file(const std::string& file) {
+FileVerdict validate_file(const std::string& file, const ValidateConfig& cfg) {
   FileVerdict v;
   v.file = file;
   std::string text;
@@ -52,7 +62,10 @@ FileVerdict validate_file(const std::string& file) {
   };
   switch (v.kind) {
     case DocumentKind::sequence:
-      if (const auto s = take(load_sequence(text))) v.summary["ops"] = s->ops.size();
+      if (const auto s = take(load_sequence(text))) {
+        v.summary["ops"] = s->ops.size();
+        if (cfg.mode != "schema") run_on_target(cfg, *s, v);
+      }
       break;
     case DocumentKind::trace:
       if (const auto t = take(load_trace(text))) v.summary["events"] = t->events.size();
@@ -71,7 +84,41 @@ FileVerdict validate_file(const std::string& file) {
   return v;
 }
 
-nlohmann::ordered_json report(const std::vector<FileVerdict>& verdicts, bool all_valid) {
+void run_on_target(const ValidateConfig& cfg, const InitSequence& seq, FileVerdict& v) {
+  TargetChoice choice = cfg.target;
+  choice.name = cfg.mode == "model" ? "model" : cfg.mode == "sim" ? "sim" : "hw";
+  std::optional<RegisterMap> map;
+  if (!choice.map.empty()) map = replay::load_regmap_file(choice.map);  // throws naming the file
+  const replay::TargetRegistry registry = make_registry(seq, choice);
+  std::unique_ptr<replay::Target> target;
+  try {
+    target = registry.make(target_options(choice, seq, map ? &*map : nullptr));
+  } catch (const hw::HwRefusal& e) {
+    v.problems.push_back({"", e.what()});
+    for (const auto& p : e.problems) v.problems.push_back(p);
+    return;
+  }
+  std::optional<replay::RegisterNamer> namer;
+  if (map) namer.emplace(*map);
+  replay::ReplayOptions ropt;
+  ropt.keep_going = true;  // report every failed poll and expectation, not just the first
+  ropt.namer = namer ? &*namer : nullptr;
+  const replay::RunReport rep = replay::run_sequence(seq, *target, ropt);
+  for (const auto& p : rep.problems) v.problems.push_back(p);
+  for (const auto& f : rep.failures) v.problems.push_back({"/init_sequence/" + std::to_string(f.op), f.message});
+  nlohmann::ordered_json r;
+  r["target"] = rep.target;
+  r["ops_executed"] = rep.ops_executed;
+  r["polls_satisfied"] = rep.polls_satisfied;
+  r["polls_timed_out"] = rep.polls_timed_out;
+  r["polls_unchecked"] = rep.polls_unchecked;
+  r["expectations_met"] = rep.expectations_met;
+  r["expectations_failed"] = rep.expectations_failed;
+  r["expectations_unchecked"] = rep.expectations_unchecked;
+  v.summary["replay"] = std::move(r);
+}
+
+nlohmann::ordered_json report(const std::vector<FileVerdict>& verdicts, bool all_valid, const std::string& mode) {
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   for (const auto& v : verdicts) {
     nlohmann::ordered_json f;
@@ -86,27 +133,44 @@ nlohmann::ordered_json report(const std::vector<FileVerdict>& verdicts, bool all
     files.push_back(std::move(f));
   }
   nlohmann::ordered_json r;
-  r["mode"] = "schema";
+  r["mode"] = mode;
   r["valid"] = all_valid;
   r["files"] = std::move(files);
   return r;
 }
 
 int run_validate(const ValidateConfig& cfg) {
-  if (cfg.mode != "schema") {
-    std::cerr << "gpu-init validate: --mode " << cfg.mode
-              << " is not built yet in this version (only --mode schema is)\n";
+#ifndef GPUINIT_HAVE_SIM
+  if (cfg.mode == "sim") {
+    std::cerr << "gpu-init validate: --mode sim: this build has no simulation target (Verilator/SystemC missing)\n";
     return kError;
   }
+#endif
   std::vector<FileVerdict> verdicts;
   bool all_valid = true, unreadable = false;
   // With --json, stdout carries only the report; the human lines all go to stderr.
   std::ostream& ok_out = cfg.json ? std::cerr : std::cout;
   for (const auto& file : cfg.files) {
-    FileVerdict v = validate_file(file);
+    FileVerdict v;
+    try {
+      v = validate_file(file, cfg);
+    } catch (const std::exception& e) {
+      std::cerr << "gpu-init validate: " << e.what() << "\n";
+      return kError;
+    }
     for (const auto& w : v.warnings) std::cerr << "⚠️ " << file << ": " << w << "\n";
     if (v.valid()) {
-      ok_out << "✅ " << file << ": valid\n";
+      ok_out << "✅ " << file << ": valid";
+      if (v.summary.contains("replay")) {
+        const auto& r = v.summary["replay"];
+        ok_out << " on " << r["target"].get<std::string>() << " (" << r["polls_satisfied"] << " polls satisfied, "
+               << r["expectations_met"] << " expectations met";
+        if (r["polls_unchecked"].get<std::size_t>() || r["expectations_unchecked"].get<std::size_t>())
+          ok_out << ", " << r["polls_unchecked"].get<std::size_t>() + r["expectations_unchecked"].get<std::size_t>()
+                 << " unchecked";
+        ok_out << ")";
+      }
+      ok_out << "\n";
     } else {
       for (const auto& p : v.problems) std::cerr << "❌ " << file << ": " << p.str() << "\n";
     }
@@ -114,7 +178,7 @@ int run_validate(const ValidateConfig& cfg) {
     unreadable = unreadable || !v.readable;
     verdicts.push_back(std::move(v));
   }
-  if (cfg.json) std::cout << report(verdicts, all_valid).dump(2) << "\n";
+  if (cfg.json) std::cout << report(verdicts, all_valid, cfg.mode).dump(2) << "\n";
   std::cout.flush();
   if (unreadable) return kError;
   return all_valid ? kOk : kFindings;
@@ -130,8 +194,12 @@ Subcommand add_validate(CLI::App& root) {
       "Exit codes: 0 all valid, 1 a file is invalid, 2 usage error or unreadable file.");
   app->add_option("files", cfg->files, "Files to validate: init sequence (.json), trace (.jsonl), register map (.json)")
       ->required();
-  app->add_option("--mode", cfg->mode, "What to validate against: schema (model, sim and hardware come later)")
-      ->check(CLI::IsMember({"schema", "model", "sim", "hardware"}));
+  app->add_option("--mode", cfg->mode,
+                  "schema: the document alone; model, sim, hardware: also replay each init sequence there and "
+                  "judge its POLLs and READ expectations")
+      ->check(CLI::IsMember({"schema", "model", "sim", "hardware"}))
+      ->capture_default_str();
+  add_target_options(app, cfg->target);
   app->add_flag("--json", cfg->json, "Print a machine-readable report on stdout");
   return {app, [cfg] { return run_validate(*cfg); }};
 }
