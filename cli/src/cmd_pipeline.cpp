@@ -135,10 +135,10 @@ int run_pipeline_cmd(const PipelineConfig& c) {
     obs.finished = [](const pl::StageReport& r) {
       const char* mark = r.status == pl::Status::ok ? "ok  " : (r.status == pl::Status::findings ? "FAIL" : "ERR ");
       std::cerr << mark << " " << std::fixed << std::setprecision(3) << r.wall_s << " s  " << r.summary << "\n";
-      if (r.status != pl::Status::ok)
-        for (const auto& d : r.details) std::cerr << "      " << d << "\n";
-      else
-        for (const auto& d : r.details) std::cerr << "      warning: " << d << "\n";
+      constexpr std::size_t kShown = 8;  // the report holds them all
+      for (std::size_t i = 0; i < r.details.size() && i < kShown; ++i)
+        std::cerr << "      " << (r.status == pl::Status::ok ? "warning: " : "") << r.details[i] << "\n";
+      if (r.details.size() > kShown) std::cerr << "      ... " << r.details.size() - kShown << " more in report.json\n";
     };
   }
   const pl::PipelineResult res = pl::run_pipeline(in, obs);
