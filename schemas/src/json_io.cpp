@@ -283,11 +283,18 @@ ojson regmap_json(const RegisterMap& m) {
     bj["register"] = b.reg;
     bj["mask"] = b.mask;
     bj["value"] = b.value;
-    if (b.kind == BehaviourKind::delayed_set) {
+    if (b.kind == BehaviourKind::delayed_set || (b.kind == BehaviourKind::constant && !b.trigger.empty())) {
       bj["trigger"] = b.trigger;
       bj["trigger_mask"] = b.trigger_mask;
       bj["trigger_value"] = b.trigger_value;
-      bj["delay_ns"] = b.delay_ns;
+      if (b.kind == BehaviourKind::delayed_set) bj["delay_ns"] = b.delay_ns;
+    }
+    if (b.kind == BehaviourKind::i2c_gpio) {
+      bj["when_mask"] = b.when_mask;
+      bj["when_value"] = b.when_value;
+      bj["i2c"] = ojson{{"scl_out", b.i2c.scl_out}, {"sda_out", b.i2c.sda_out}, {"scl_oe", b.i2c.scl_oe},
+                        {"sda_oe", b.i2c.sda_oe},   {"scl_in", b.i2c.scl_in},   {"sda_in", b.i2c.sda_in},
+                        {"address", b.i2c.address}, {"block", b.i2c.block}};
     }
     if (b.kind == BehaviourKind::readback) {
       bj["when_mask"] = b.when_mask;
@@ -298,6 +305,30 @@ ojson regmap_json(const RegisterMap& m) {
     beh.push_back(std::move(bj));
   }
   j["behaviours"] = std::move(beh);
+  if (!m.blocks.empty()) {
+    ojson blocks = ojson::array();
+    for (const auto& b : m.blocks) {
+      ojson bj;
+      bj["name"] = b.name;
+      if (b.mapped) {
+        bj["space"] = std::string(space_name(b.space));
+        if (space_has_bar(b.space)) bj["bar"] = b.bar;
+        bj["offset"] = b.offset;
+      }
+      bj["size"] = b.size;
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string hex;
+      hex.reserve(b.data.size() * 2);
+      for (const auto byte : b.data) {
+        hex += kHex[byte >> 4];
+        hex += kHex[byte & 15];
+      }
+      bj["data"] = std::move(hex);
+      if (!b.description.empty()) bj["description"] = b.description;
+      blocks.push_back(std::move(bj));
+    }
+    j["blocks"] = std::move(blocks);
+  }
   return j;
 }
 
@@ -484,8 +515,50 @@ void from_json(const json& j, RegisterMap& m) {
       b.when_mask = bj.value("when_mask", std::uint64_t{0});
       b.when_value = bj.value("when_value", std::uint64_t{0});
       b.else_value = bj.value("else_value", std::uint64_t{0});
+      if (bj.contains("i2c")) {
+        const auto& ij = bj.at("i2c");
+        b.i2c.scl_out = ij.at("scl_out").get<std::uint8_t>();
+        b.i2c.sda_out = ij.at("sda_out").get<std::uint8_t>();
+        b.i2c.scl_oe = ij.at("scl_oe").get<std::uint8_t>();
+        b.i2c.sda_oe = ij.at("sda_oe").get<std::uint8_t>();
+        b.i2c.scl_in = ij.at("scl_in").get<std::uint8_t>();
+        b.i2c.sda_in = ij.at("sda_in").get<std::uint8_t>();
+        b.i2c.address = ij.value("address", std::uint8_t{0x50});
+        b.i2c.block = ij.at("block").get<std::string>();
+      } else if (b.kind == BehaviourKind::i2c_gpio) {
+        throw std::invalid_argument("behaviour '" + b.reg + "': i2c_gpio needs an \"i2c\" object");
+      }
       b.description = bj.value("description", std::string());
       m.behaviours.push_back(std::move(b));
+    }
+  if (j.contains("blocks"))
+    for (std::size_t i = 0; i < j.at("blocks").size(); ++i) {
+      const auto& bj = j.at("blocks").at(i);
+      DataBlock b;
+      b.name = bj.at("name").get<std::string>();
+      if (bj.contains("space")) {
+        std::string ignored;
+        b.mapped = true;
+        b.space = space_from(bj.at("space"), ignored);
+        b.bar = bj.value("bar", std::uint8_t{0});
+        b.offset = bj.at("offset").get<std::uint64_t>();
+      }
+      const auto hex = bj.value("data", std::string());
+      if (hex.size() % 2)
+        throw std::invalid_argument("/blocks/" + std::to_string(i) + "/data: odd number of hex digits");
+      const auto nibble = [&](char c, std::size_t at) -> unsigned {
+        if (c >= '0' && c <= '9') return unsigned(c - '0');
+        if (c >= 'a' && c <= 'f') return unsigned(c - 'a' + 10);
+        if (c >= 'A' && c <= 'F') return unsigned(c - 'A' + 10);
+        throw std::invalid_argument("/blocks/" + std::to_string(i) + "/data: character " + std::to_string(at) +
+                                    " is not a hex digit");
+      };
+      b.data.reserve(hex.size() / 2);
+      for (std::size_t k = 0; k + 1 < hex.size(); k += 2)
+        b.data.push_back(std::uint8_t(nibble(hex[k], k) << 4 | nibble(hex[k + 1], k + 1)));
+      b.size = bj.value("size", std::uint64_t(b.data.size()));
+      b.description = bj.value("description", std::string());
+      m.blocks.push_back(std::move(b));
     }
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gpuinit/devices/device_model.hpp"
@@ -18,6 +19,20 @@ struct Capabilities {
   bool virtual_time = true;      // true: advance() skips time; false: real waiting
   bool writable = true;          // false: a dry run (schema target, hw without --commit)
   bool touches_nothing = false;  // schema target: reads return 0 and mean nothing
+  bool any_named_space = false;  // accepts every named space (the generic model)
+  // Whether the target executes an access of this space (`name` for Space::named).
+  [[nodiscard]] bool supports(Space s, std::string_view name = {}) const noexcept {
+    if (s == Space::named) {
+      if (any_named_space) return true;
+      for (const auto& n : named_spaces)
+        if (n == name) return true;
+      return false;
+    }
+    for (Space x : spaces)
+      if (x == s) return true;
+    return false;
+  }
+  [[nodiscard]] bool supports_width(unsigned w) const noexcept { return valid_width(w) && (widths & w) != 0; }
 };
 
 // Contract:
