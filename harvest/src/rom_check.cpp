@@ -12,10 +12,11 @@ Verdict check_rom(std::span<const std::uint8_t> bytes) {
     v.rejection = "empty-file";
     return v;
   }
-  const rom::RomInfo info = rom::parse_rom(bytes);
-  if (info.images.empty()) {
+  const rom::RomInfo info = rom::parse_rom(bytes, {.hash = false});
+  if (!rom::is_rom(info)) {
     // The parser's first diagnosis says why (no signature, truncated, ...).
-    v.rejection = info.diagnostics.empty() ? std::string("not-a-rom") : "not-a-rom: " + info.diagnostics.front().name;
+    const std::string why = info.diagnostics.empty() ? std::string() : info.diagnostics.front().name;
+    v.rejection = why.empty() || why == "not-a-rom" ? std::string("not-a-rom") : "not-a-rom: " + why;
     return v;
   }
   for (const auto& img : info.images)
