@@ -7,6 +7,9 @@
 #include <iostream>
 #include <optional>
 
+#ifdef GPUINIT_HAVE_SIM
+#include "gpuinit/sim/register.hpp"
+#endif
 #include "commands.hpp"
 #include "gpuinit/format/file_io.hpp"
 #include "gpuinit/pipeline/pipeline.hpp"
@@ -39,6 +42,9 @@ struct PipelineConfig {
 // e.g. `sim::register_sim_targets(r);` once the sim library is linked into gpu-init.
 replay::TargetRegistry compose_targets() {
   replay::TargetRegistry r = replay::builtin_targets();
+#ifdef GPUINIT_HAVE_SIM
+  sim::register_sim_targets(r);
+#endif
   return r;
 }
 
