@@ -433,15 +433,34 @@ void fold_index_data(std::vector<ROp>& ops, const Context& ctx, Stats& st) {
 // ---- pass 3: poll recognition -------------------------------------------------------
 
 void PollFinder::flush_run(std::vector<ROp>& out) {
-  if (!have_run_) return;
-  // Identical reads with nothing between collapse into one read standing for all.
-  out.push_back(std::move(run_));
-  have_run_ = false;
+  if (have_run_) {
+    // Identical reads with nothing between collapse into one read standing for all.
+    out.push_back(std::move(run_));
+    have_run_ = false;
+  }
+  for (auto& w : run_waits_) out.push_back(std::move(w));
+  run_waits_.clear();
+  for (auto& w : waits_) out.push_back(std::move(w));
+  waits_.clear();
 }
 
 void PollFinder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
+  if (have_run_ && (op.kind == RKind::timer || op.kind == RKind::delay) &&
+      waits_.size() < kMaxWaitsBetweenPollReads) {
+    waits_.push_back(std::move(op));  // maybe the pause between two reads of a poll
+    return;
+  }
   const bool candidate = op.kind == RKind::read && !op.is(kNoValue) && !op.is(kHasExpect) && !op.is(kKeep) &&
                          !ctx_->reg(op).read_sensitive;
+  if (have_run_ && candidate && run_.same_location(op) && !waits_.empty()) {
+    if (run_waits_.size() + waits_.size() <= kMaxWaitsInPollRun) {
+      // The waits sit between two reads of one register: part of the run for now.
+      for (auto& w : waits_) run_waits_.push_back(std::move(w));
+      waits_.clear();
+    } else {
+      flush_run(out);  // bounded memory: a very long run ends here and starts again
+    }
+  }
   if (!candidate) {
     flush_run(out);
     out.push_back(std::move(op));
@@ -469,6 +488,13 @@ void PollFinder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
       poll.t_end_ns = op.t_end_ns;
       poll.count = reads;
       poll.flags &= std::uint16_t(~kLoopExit);
+      // Waits between its reads are the poll's interval: their time is in the spacing.
+      for (auto& w : run_waits_) {
+        poll.absorb_src(w);
+        if (w.is(kService)) ++st.wait_services;
+        else if (w.kind == RKind::timer) ++st.timer_accesses;
+      }
+      run_waits_.clear();
       poll.absorb_src(op);
       append_comment(poll.comment, op.comment);
       ++st.polls_added;

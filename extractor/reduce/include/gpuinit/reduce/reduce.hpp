@@ -248,7 +248,18 @@ class PollFinder {  // pass 3
   const Context* ctx_;
   bool have_run_ = false;
   ROp run_;  // reads of one register, all with one value: run_.count of them
+  // Waits (timer accesses, BIOS wait services) after the run's last read: a poll that
+  // waits between reads ("read, INT 15h/86h, read, ...") is still one poll. They are
+  // absorbed when the same register is read again, else emitted after the run.
+  std::vector<ROp> waits_;
+  // Waits between reads already in the run: dropped into the POLL's src when the run
+  // becomes a poll, emitted after the read when it does not.
+  std::vector<ROp> run_waits_;
 };
+// Waits held between two reads of a poll candidate; past it the run ends.
+inline constexpr std::size_t kMaxWaitsBetweenPollReads = 64;
+// Waits held inside one run of reads (bounds the memory a hostile trace can make us hold).
+inline constexpr std::size_t kMaxWaitsInPollRun = 65536;
 
 class DelayFinder {  // pass 4
  public:
