@@ -1,0 +1,107 @@
+// Drivers: the streaming reducer over trace events, and reduction of a whole trace or
+// sequence.
+#include "gpuinit/version.hpp"
+#include "gpuinit/reduce/reduce.hpp"
+
+namespace gpuinit::reduce {
+
+Reducer::Reducer(const Options& opt) : opt_(opt), ctx_(opt.map), f_(ctx_), p_(ctx_) {}
+
+void Reducer::push(const TraceEvent& e) {
+  ++stats_.events_in;
+  push_rop(rop_from_event(e, ctx_));
+}
+
+void Reducer::push_rop(ROp&& op) {
+  // Passes 1-4 as a chain of stages; the buffers keep their capacity between events.
+  a_.clear();
+  n_.push(std::move(op), a_, stats_);
+  for (auto& x : a_) {
+    b_.clear();
+    f_.push(std::move(x), b_, stats_);
+    for (auto& y : b_) {
+      c_.clear();
+      p_.push(std::move(y), c_, stats_);
+      for (auto& z : c_) d_.push(std::move(z), out_, stats_);
+    }
+  }
+}
+
+std::vector<ROp> Reducer::finish_rops() {
+  auto through = [this](std::vector<ROp>& v, int from) {
+    // Sends v through the stages after `from` (0: normaliser, 1: folder, 2: poll finder).
+    std::vector<ROp> b, c;
+    for (auto& x : v) {
+      if (from < 1) {
+        b.clear();
+        f_.push(std::move(x), b, stats_);
+      } else {
+        b.clear();
+        b.push_back(std::move(x));
+      }
+      for (auto& y : b) {
+        c.clear();
+        if (from < 2) p_.push(std::move(y), c, stats_);
+        else c.push_back(std::move(y));
+        for (auto& z : c) d_.push(std::move(z), out_, stats_);
+      }
+    }
+  };
+  std::vector<ROp> v;
+  n_.finish(v, stats_);
+  through(v, 0);
+  v.clear();
+  f_.finish(v, stats_);
+  through(v, 1);
+  v.clear();
+  p_.finish(v, stats_);
+  through(v, 2);
+  d_.finish(out_, stats_);
+  cleanup(out_, ctx_, stats_);
+  stats_.ops_out = out_.size();
+  return std::move(out_);
+}
+
+Result Reducer::finish(const TraceHeader* header) {
+  Result r;
+  auto ops = finish_rops();
+  r.stats = stats_;
+  auto& seq = r.sequence;
+  seq.ops.reserve(ops.size() + 1);
+  for (const auto& o : ops) seq.ops.push_back(op_from_rop(o, ctx_));
+  Op end;
+  end.kind = OpKind::end;
+  end.comment = n_.trailing_note();
+  seq.ops.push_back(std::move(end));
+  seq.metadata.pipeline_version = kToolVersion;
+  seq.metadata.method = opt_.method;
+  seq.metadata.generated = opt_.generated;
+  if (header) {
+    if (!header->rom_sha256.empty()) seq.metadata.source_rom_sha256 = header->rom_sha256;
+    if (header->device) seq.device = *header->device;
+  }
+  seq.metadata.counters["raw_events"] = stats_.events_in;
+  add_counters(stats_, seq.metadata.counters);
+  return r;
+}
+
+Result reduce_trace(const Trace& t, const Options& opt) {
+  Reducer red(opt);
+  for (const auto& e : t.events) red.push(e);
+  return red.finish(&t.header);
+}
+
+Result reduce_sequence(const InitSequence& s, const Options& opt) {
+  Reducer red(opt);
+  auto ops = rops_from_sequence(s, red.context());
+  for (auto& o : ops) red.push_rop(std::move(o));
+  Result r = red.finish(nullptr);
+  r.stats.events_in = ops.size();
+  // The sequence keeps what it says about where it came from; END keeps its note.
+  r.sequence.metadata = s.metadata;
+  r.sequence.device = s.device;
+  if (!s.ops.empty() && s.ops.back().kind == OpKind::end) r.sequence.ops.back().comment = s.ops.back().comment;
+  return r;
+}
+
+}  // namespace gpuinit::reduce
