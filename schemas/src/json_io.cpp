@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gpuinit/format/schema_check.hpp"
+#include "gpuinit/format/semantic_check.hpp"
 
 namespace gpuinit {
 using nlohmann::json;
@@ -515,17 +516,188 @@ std::string write_trace(const Trace& t) {
 
 std::string write_regmap(const RegisterMap& m) { return regmap_json(m).dump(2) + "\n"; }
 
+namespace {
+
+// Deepest nesting our formats need is 5 (trace header > device > bars > bar); anything
+// much deeper is hostile and would recurse deep in the serializer that quotes values.
+constexpr std::size_t kMaxJsonDepth = 64;
+
+// Scans brackets outside strings; reports the byte where nesting passes the limit.
+std::optional<std::size_t> too_deep_at(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false, escape = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escape) escape = false;
+      else if (c == '\\') escape = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == ']' || c == '}') && depth) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// Parses one JSON document; on failure adds a problem that says where and returns false.
+bool parse_document(std::string_view text, const std::string& where, json& out, std::vector<Problem>& problems) {
+  if (const auto at = too_deep_at(text)) {
+    problems.push_back({where, "not valid here: nesting deeper than " + std::to_string(kMaxJsonDepth) +
+                                   " levels at byte " + std::to_string(*at)});
+    return false;
+  }
+  try {
+    out = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    if (const auto p = what.find("] "); what.rfind("[json.exception", 0) == 0 && p != std::string::npos)
+      what = what.substr(p + 2);
+    problems.push_back({where, "not valid JSON: " + what});
+    return false;
+  }
+  return true;
+}
+
+void cap_problems(std::vector<Problem>& problems) {
+  if (problems.size() <= kMaxProblems) return;
+  const std::size_t more = problems.size() - kMaxProblems;
+  problems.resize(kMaxProblems);
+  problems.push_back({"", "... and " + std::to_string(more) + " more problems"});
+}
+
+// "M.m" with digits only; nullopt for anything else (the schema then reports the value).
+std::optional<std::pair<unsigned, unsigned>> parse_version(const json& v) {
+  if (!v.is_string()) return std::nullopt;
+  const auto& s = v.get_ref<const std::string&>();
+  const auto dot = s.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == s.size() || s.size() > 12) return std::nullopt;
+  unsigned major = 0, minor = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i == dot) continue;
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    unsigned& part = i < dot ? major : minor;
+    part = part * 10 + unsigned(s[i] - '0');
+  }
+  return std::pair{major, minor};
+}
+
+// Drops the properties a newer minor version added, which this version's schema does not
+// know: everywhere the schema says additionalProperties false. Returns how many it dropped.
+std::size_t prune_unknown(json& doc, const json& schema, const json& root, int depth) {
+  if (depth > 16 || !schema.is_object()) return 0;
+  std::size_t dropped = 0;
+  if (const auto ref = schema.find("$ref"); ref != schema.end() && ref->is_string()) {
+    const auto& r = ref->get_ref<const std::string&>();
+    if (r.rfind("#/definitions/", 0) == 0 && root.contains("definitions") && root["definitions"].contains(r.substr(14)))
+      dropped += prune_unknown(doc, root["definitions"][r.substr(14)], root, depth + 1);
+    return dropped;
+  }
+  if (doc.is_object()) {
+    const auto props = schema.find("properties");
+    const auto add = schema.find("additionalProperties");
+    if (props != schema.end() && add != schema.end() && add->is_boolean() && !add->get<bool>()) {
+      for (auto it = doc.begin(); it != doc.end();) {
+        if (!props->contains(it.key())) {
+          it = doc.erase(it);
+          ++dropped;
+        } else {
+          ++it;
+        }
+      }
+    }
+    if (props != schema.end())
+      for (auto& [k, v] : doc.items())
+        if (props->contains(k)) dropped += prune_unknown(v, (*props)[k], root, depth + 1);
+  } else if (doc.is_array()) {
+    if (const auto items = schema.find("items"); items != schema.end() && items->is_object())
+      for (auto& e : doc) dropped += prune_unknown(e, *items, root, depth + 1);
+  }
+  return dropped;
+}
+
+// Brings a sequence document to 1.0 in place. Returns false when it must be refused.
+bool migrate_sequence(json& j, Loaded<InitSequence>& r) {
+  if (!j.is_object()) return true;
+  const auto v = j.find("schema_version");
+  std::optional<std::pair<unsigned, unsigned>> version;
+  if (v != j.end()) {
+    version = parse_version(*v);
+    if (!version) return true;  // the schema check says what is wrong with it
+    if (version->first > 1) {
+      r.problems.push_back({"/schema_version", "schema version \"" + v->get<std::string>() +
+                                                   "\" is newer than this gpu-init reads (1.x): use a newer gpu-init"});
+      return false;
+    }
+    if (version->first == 1) {
+      if (version->second > 0) {
+        const json schema = json::parse(schema_text(SchemaId::sequence));
+        j["schema_version"] = kSequenceSchemaVersion;
+        const std::size_t dropped = prune_unknown(j, schema, schema, 0);
+        r.warnings.push_back("schema_version \"1." + std::to_string(version->second) +
+                             "\" is newer than 1.0: read as 1.0" +
+                             (dropped ? ", ignoring " + std::to_string(dropped) + " properties 1.0 does not know" : ""));
+      }
+      return true;
+    }
+  }
+  // No version (or 0.x): the pre-1.0 form, an object with init_sequence and nothing else
+  // required. Add what 1.0 requires and say so.
+  if (!j.contains("init_sequence")) return true;
+  std::string added = "added schema_version 1.0";
+  j["schema_version"] = kSequenceSchemaVersion;
+  if (!j.contains("_metadata")) {
+    j["_metadata"] = json{{"source_rom_sha1", "unknown"}, {"generated", "1970-01-01T00:00:00Z"},
+                          {"pipeline_version", "pre-1.0"}};
+    added += ", _metadata with source_rom_sha1 \"unknown\"";
+  }
+  if (!j.contains("device")) {
+    j["device"] = json{{"vendor", 0}, {"device", 0}};
+    added += ", an unknown device 0000:0000";
+  }
+  auto& ops = j["init_sequence"];
+  if (ops.is_array() && (ops.empty() || !ops.back().is_object() || ops.back().value("op", "") != "END")) {
+    ops.push_back(json{{"op", "END"}});
+    added += ", a final END";
+  }
+  r.warnings.push_back("no schema_version: read as the pre-1.0 form and migrated (" + added + ")");
+  return true;
+}
+
+// Refuses a newer major version of a one-number version field ("trace_version": "2").
+bool newer_major(const json& j, const char* key, unsigned current, const std::string& where, std::vector<Problem>& out) {
+  if (!j.is_object()) return false;
+  const auto v = j.find(key);
+  if (v == j.end() || !v->is_string()) return false;
+  const auto& s = v->get_ref<const std::string&>();
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (std::stoul(s) <= current) return false;
+  out.push_back({where + "/" + key, std::string(key) + " \"" + s + "\" is newer than this gpu-init reads (" +
+                                        std::to_string(current) + "): use a newer gpu-init"});
+  return true;
+}
+
+}  // namespace
+
 Loaded<InitSequence> load_sequence(std::string_view text) {
   Loaded<InitSequence> r;
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    r.problems.push_back({"", "not valid JSON"});
+  json j;
+  if (!parse_document(text, "", j, r.problems)) return r;
+  if (!migrate_sequence(j, r)) return r;
+  r.problems = check_schema(SchemaId::sequence, j);
+  if (!r.problems.empty()) {
+    cap_problems(r.problems);
     return r;
   }
-  r.problems = check_schema(SchemaId::sequence, j);
-  if (!r.problems.empty()) return r;
   InitSequence s;
   catching(r.problems, [&] { from_json(j, s); });
+  if (!r.problems.empty()) return r;
+  j = json();  // release the document before the semantic pass on large inputs
+  r.problems = check_sequence_semantics(s);
+  cap_problems(r.problems);
   if (r.problems.empty()) r.value = std::move(s);
   return r;
 }
@@ -533,10 +705,15 @@ Loaded<InitSequence> load_sequence(std::string_view text) {
 Loaded<Trace> load_trace(std::string_view text) {
   Loaded<Trace> r;
   Trace t;
+  std::vector<std::size_t> lines;
   std::size_t line_no = 0;
   std::size_t pos = 0;
   bool have_header = false;
   while (pos < text.size()) {
+    if (r.problems.size() >= kMaxProblems) {
+      r.problems.push_back({"line " + std::to_string(line_no), "too many problems: stopped reading here"});
+      return r;
+    }
     std::size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
     const std::string_view line = text.substr(pos, nl - pos);
@@ -544,45 +721,109 @@ Loaded<Trace> load_trace(std::string_view text) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     const std::string where = "line " + std::to_string(line_no);
-    json j = json::parse(line, nullptr, false);
-    if (j.is_discarded()) {
-      r.problems.push_back({where, "not valid JSON"});
-      return r;
-    }
-    const SchemaId id = have_header ? SchemaId::trace_event : SchemaId::trace_header;
-    for (auto& p : check_schema(id, j)) r.problems.push_back({where + p.where, p.message});
-    if (!r.problems.empty()) return r;
-    catching(r.problems, [&] {
-      if (!have_header) from_json(j, t.header);
-      else t.events.emplace_back(j.get<TraceEvent>());
-    });
-    if (!r.problems.empty()) {
-      r.problems.back().where = where;
-      return r;
-    }
+    const bool is_header = !have_header;
     have_header = true;
+    json j;
+    if (!parse_document(line, where, j, r.problems)) continue;
+    if (is_header && newer_major(j, "trace_version", 1, where, r.problems)) return r;
+    if (is_header && j.is_object() && !j.contains("trace_version")) {
+      r.problems.push_back({where, "the first line is not a trace header: it has no \"trace_version\""});
+      return r;
+    }
+    const std::size_t before = r.problems.size();
+    for (auto& p : check_schema(is_header ? SchemaId::trace_header : SchemaId::trace_event, j))
+      r.problems.push_back({where + p.where, p.message});
+    if (r.problems.size() != before) continue;
+    catching(r.problems, [&] {
+      if (is_header) from_json(j, t.header);
+      else {
+        t.events.emplace_back(j.get<TraceEvent>());
+        lines.push_back(line_no);
+      }
+    });
+    if (r.problems.size() != before) r.problems.back().where = where;
   }
   if (!have_header) {
     r.problems.push_back({"line 1", "empty trace: no header line"});
     return r;
   }
-  r.value = std::move(t);
+  if (!r.problems.empty()) return r;
+  r.problems = check_trace_semantics(t, lines);
+  cap_problems(r.problems);
+  if (r.problems.empty()) r.value = std::move(t);
   return r;
 }
 
 Loaded<RegisterMap> load_regmap(std::string_view text) {
   Loaded<RegisterMap> r;
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    r.problems.push_back({"", "not valid JSON"});
+  json j;
+  if (!parse_document(text, "", j, r.problems)) return r;
+  if (newer_major(j, "regmap_version", 1, "", r.problems)) return r;
+  r.problems = check_schema(SchemaId::regmap, j);
+  if (!r.problems.empty()) {
+    cap_problems(r.problems);
     return r;
   }
-  r.problems = check_schema(SchemaId::regmap, j);
-  if (!r.problems.empty()) return r;
   RegisterMap m;
   catching(r.problems, [&] { from_json(j, m); });
+  if (!r.problems.empty()) return r;
+  r.problems = check_regmap_semantics(m);
+  cap_problems(r.problems);
   if (r.problems.empty()) r.value = std::move(m);
   return r;
+}
+
+namespace {
+// Looks at the top-level keys only and stops at the first that names a format.
+struct KindSniffer : nlohmann::json_sax<json> {
+  DocumentKind kind = DocumentKind::unknown;
+  int depth = 0;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++depth <= int(kMaxJsonDepth); }
+  bool end_object() override { --depth; return true; }
+  bool start_array(std::size_t) override { return ++depth <= int(kMaxJsonDepth); }
+  bool end_array() override { --depth; return true; }
+  bool key(string_t& k) override {
+    if (depth != 1) return true;
+    if (k == "init_sequence" || k == "schema_version") kind = DocumentKind::sequence;
+    else if (k == "regmap_version" || k == "registers") kind = DocumentKind::regmap;
+    else if (k == "trace_version") kind = DocumentKind::trace;
+    return kind == DocumentKind::unknown;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+};
+}  // namespace
+
+DocumentKind detect_kind(std::string_view text) {
+  // A trace's first line is a whole JSON object with trace_version.
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return DocumentKind::unknown;
+  std::size_t nl = text.find('\n', first);
+  if (nl == std::string_view::npos) nl = text.size();
+  {
+    KindSniffer line;
+    json::sax_parse(text.substr(first, nl - first), &line, json::input_format_t::json, false);
+    if (line.kind == DocumentKind::trace) return line.kind;
+  }
+  KindSniffer doc;
+  json::sax_parse(text, &doc, json::input_format_t::json, false);
+  return doc.kind == DocumentKind::trace ? DocumentKind::unknown : doc.kind;
+}
+
+const char* document_kind_name(DocumentKind k) noexcept {
+  switch (k) {
+    case DocumentKind::sequence: return "sequence";
+    case DocumentKind::trace: return "trace";
+    case DocumentKind::regmap: return "regmap";
+    case DocumentKind::unknown: return "unknown";
+  }
+  return "unknown";
 }
 
 }  // namespace gpuinit

@@ -1,6 +1,7 @@
 // JSON reading and writing of the three formats. One to_json/from_json per type;
 // loaders validate (schema, then semantic checks) and never throw on bad input.
 #pragma once
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -29,10 +30,21 @@ void from_json(const nlohmann::json& j, TraceHeader& h);
 void to_json(nlohmann::json& j, const RegisterMap& m);
 void from_json(const nlohmann::json& j, RegisterMap& m);
 
-// Loaders: parse, validate against the schema, run semantic checks, convert.
+// Loaders: parse, validate against the schema, run semantic checks, convert. A sequence
+// without schema_version (the pre-1.0 form) is migrated with a warning; a newer minor
+// version (1.x) is read as 1.0 with a warning; a newer major version is refused. At most
+// kMaxProblems problems are listed, then one saying how many more there were.
+inline constexpr std::size_t kMaxProblems = 1000;
 [[nodiscard]] Loaded<InitSequence> load_sequence(std::string_view text);
 [[nodiscard]] Loaded<Trace> load_trace(std::string_view jsonl_text);
 [[nodiscard]] Loaded<RegisterMap> load_regmap(std::string_view text);
+
+// Which format a text holds, by content: a sequence is an object with init_sequence (or
+// schema_version), a register map one with regmap_version (or registers), a trace is JSON
+// Lines whose first line has trace_version. Reads only as far as it needs.
+enum class DocumentKind { sequence, trace, regmap, unknown };
+[[nodiscard]] DocumentKind detect_kind(std::string_view text);
+[[nodiscard]] const char* document_kind_name(DocumentKind k) noexcept;
 
 // Writers: stable, diffable text (fixed key order; one op / one event per line).
 [[nodiscard]] std::string write_sequence(const InitSequence& s);

@@ -19,3 +19,10 @@ enum class SchemaId { sequence, trace_header, trace_event, regmap };
 [[nodiscard]] std::string_view schema_text(SchemaId id);
 
 }  // namespace gpuinit
+
+namespace gpuinit {
+// The same check done by valijson alone over the whole document. check_schema() validates
+// a sequence's ops and trace events with hand-written equivalents (valijson is too slow
+// for a million ops); this is the reference the tests compare it with.
+[[nodiscard]] std::vector<Problem> check_schema_reference(SchemaId id, const nlohmann::json& doc);
+}  // namespace gpuinit
