@@ -25,6 +25,9 @@ struct SegmentReg {
   std::uint16_t selector = 0;
   std::uint32_t base = 0;
   std::uint32_t limit = 0xFFFF;  // real mode default; big real mode: 0xFFFFFFFF
+  // D/B bit of the descriptor cache (loaded from the GDT in protected mode and kept in
+  // real mode, as the limit is): CS: 32-bit default operand/address size; SS: ESP stack.
+  bool db = false;
 };
 
 struct Registers {
@@ -69,6 +72,14 @@ class Cpu {
 
   // Raise a software interrupt as INT n would (used by bus code that reflects into the IVT).
   void interrupt(std::uint8_t vector);
+
+  // #UD policy. true (the default): an invalid opcode stops the run with
+  // StopReason::invalid_opcode at fault_cs_ip() without touching the stack. false: #UD is
+  // delivered through IVT vector 6 like any fault (a virtual PC whose default vector-6
+  // handler is a hypercall can then decide, and stop with request_stop()).
+  void set_stop_on_ud(bool stop) noexcept;
+  // Internal state a register dump cannot show: CR2/CR3/CR4.
+  [[nodiscard]] std::uint32_t control_register(unsigned n) const noexcept;
 
  private:
   struct Impl;

@@ -1,0 +1,168 @@
+// Unit tests of the virtual PC with tiny ROMs assembled by nasm at build time.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+
+#include "gpuinit/devices/generic_model.hpp"
+#include "gpuinit/format/file_io.hpp"
+#include "gpuinit/x86/pc.hpp"
+
+using namespace gpuinit;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::uint8_t> asm_rom(const char* name) {
+  return read_file_bytes(fs::path(GPUINIT_EXTRACT_ASM_DIR) / (std::string(name) + ".bin"));
+}
+
+// A card with a 16 MiB prefetchable BAR0, a 256-byte I/O BAR1 and VGA decode.
+x86::PcConfig card() {
+  x86::PcConfig cfg;
+  cfg.device.vendor = 0x1002;
+  cfg.device.device = 0x5159;
+  cfg.device.class_code = 0x030000;
+  cfg.device.vga_decode = true;
+  cfg.device.bars = {Bar{0, BarKind::mem32, 16u << 20, true}, Bar{1, BarKind::io, 256, false}};
+  cfg.max_instructions = 10'000'000;
+  return cfg;
+}
+
+std::vector<TraceEvent> accesses(const x86::PcResult& r) {
+  std::vector<TraceEvent> out;
+  for (const auto& e : r.trace.events)
+    if (e.kind == EventKind::access) out.push_back(e);
+  return out;
+}
+
+void check(const TraceEvent& e, Space s, std::uint64_t off, unsigned width, Dir d, std::uint64_t value) {
+  INFO("event " << e.seq << " offset 0x" << std::hex << e.offset << " value 0x" << e.value);
+  CHECK(e.space == s);
+  CHECK(e.offset == off);
+  CHECK(e.width == width);
+  CHECK(e.dir == d);
+  CHECK(e.value == value);
+}
+
+}  // namespace
+
+TEST_CASE("config space: ids, BAR sizing, ROM BAR, absent functions") {
+  GenericModel model;
+  const auto rom = asm_rom("config");
+  const auto r = x86::run_option_rom(rom, card(), model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  const auto ev = accesses(r);
+  REQUIRE(ev.size() == 9);
+  check(ev[0], Space::config, 0x00, 32, Dir::read, 0x51591002);
+  check(ev[1], Space::config, 0x0A, 16, Dir::read, 0x0300);
+  check(ev[2], Space::config, 0x0B, 8, Dir::read, 0x03);
+  // SeaBIOS placement: the prefetchable 16 MiB BAR below the non-prefetchable window.
+  check(ev[3], Space::config, 0x10, 32, Dir::read, 0xFD000008);
+  check(ev[4], Space::config, 0x10, 32, Dir::write, 0xFFFFFFFF);
+  check(ev[5], Space::config, 0x10, 32, Dir::read, 0xFF000008);
+  check(ev[6], Space::config, 0x10, 32, Dir::write, 0xFD000008);
+  check(ev[7], Space::config, 0x30, 32, Dir::write, 0xFFFFFFFE);
+  check(ev[8], Space::config, 0x30, 32, Dir::read, 0xFFFFF800);  // a 1 KiB image: 2 KiB ROM BAR
+  CHECK(ev[0].cs_ip.has_value());
+  CHECK((*ev[0].cs_ip >> 16) == 0xC000);
+}
+
+TEST_CASE("address decode: BAR, legacy VGA, ports, I/O BAR, decode off") {
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("decode"), card(), model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  const auto ev = accesses(r);
+  REQUIRE(ev.size() == 10);
+  check(ev[0], Space::config, 0x10, 32, Dir::read, 0xFD000008);
+  check(ev[1], Space::mmio, 0x10, 32, Dir::read, 0);
+  CHECK(ev[1].bar == 0);
+  check(ev[2], Space::mmio, 0x22, 16, Dir::write, 0xBEEF);
+  check(ev[3], Space::vga_io, 0x3C4, 16, Dir::write, 0x0102);
+  check(ev[4], Space::vga_mem, 0x10, 8, Dir::write, 0x55);
+  check(ev[5], Space::port, 0x80, 8, Dir::write, 0x42);
+  check(ev[6], Space::config, 0x14, 32, Dir::read, 0xC001);
+  check(ev[7], Space::io, 0x4, 8, Dir::read, 0);
+  CHECK(ev[7].bar == 1);
+  check(ev[8], Space::config, 0x04, 16, Dir::write, 0);
+  check(ev[9], Space::port, 0x3C4, 8, Dir::write, 7);
+}
+
+TEST_CASE("virtual time: PIT one-shot, INT 15h/86h, tick count, RDTSC") {
+  GenericModel model;
+  auto cfg = card();
+  const auto r = x86::run_option_rom(asm_rom("timing"), cfg, model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  // 0x1000 PIT counts = 3.433 ms; then a 1 ms wait.
+  CHECK(r.t_ns > 4'400'000);
+  CHECK(r.t_ns < 4'600'000);
+  bool waited = false;
+  for (const auto& e : r.trace.events)
+    if (e.kind == EventKind::service && e.service == "int15_86") waited = e.wait_ns == 1'000'000;
+  CHECK(waited);
+  // Deterministic: a second run gives the same trace.
+  GenericModel model2;
+  const auto r2 = x86::run_option_rom(asm_rom("timing"), cfg, model2);
+  CHECK(r2.trace == r.trace);
+}
+
+TEST_CASE("stop reasons: budget, halt, invalid opcode, boot request, no image") {
+  auto rom = asm_rom("stops");
+  auto cfg = card();
+  cfg.max_instructions = 100'000;
+  auto run_at = [&](std::uint16_t target) {
+    const std::uint16_t rel = std::uint16_t(target - 6);
+    rom[3] = 0xE9;
+    rom[4] = std::uint8_t(rel);
+    rom[5] = std::uint8_t(rel >> 8);
+    GenericModel model;
+    return x86::run_option_rom(rom, cfg, model);
+  };
+  auto r = run_at(6);
+  CHECK(r.stop == x86::PcStop::budget);
+  CHECK(r.instructions == 100'000);
+  CHECK(run_at(0x20).stop == x86::PcStop::halted);
+  r = run_at(0x30);
+  CHECK(r.stop == x86::PcStop::invalid_opcode);
+  CHECK(r.message.find("c000:0030") != std::string::npos);
+  CHECK(run_at(0x40).stop == x86::PcStop::boot_request);
+  GenericModel model;
+  const std::vector<std::uint8_t> junk = {0x12, 0x34, 0x56, 0x78};
+  CHECK(x86::run_option_rom(junk, cfg, model).stop == x86::PcStop::bad_image);
+}
+
+TEST_CASE("wall-clock limit stops a spinning ROM") {
+  auto rom = asm_rom("stops");
+  auto cfg = card();
+  cfg.max_instructions = ~std::uint64_t{0};
+  cfg.timeout_s = 0.05;
+  GenericModel model;
+  const auto r = x86::run_option_rom(rom, cfg, model);
+  CHECK(r.stop == x86::PcStop::timeout);
+}
+
+TEST_CASE("image chain walk") {
+  std::vector<std::uint8_t> rom(2048, 0);
+  // image 0: 512 bytes with a PCIR (x86, not last); image 1: 1 KiB, EFI, last.
+  auto pcir = [&](std::size_t at, std::uint16_t blocks, std::uint8_t type, bool last) {
+    rom[at] = 0x55, rom[at + 1] = 0xAA, rom[at + 2] = std::uint8_t(blocks);
+    rom[at + 0x18] = 0x40, rom[at + 0x19] = 0;
+    std::memcpy(&rom[at + 0x40], "PCIR", 4);
+    rom[at + 0x40 + 0x10] = std::uint8_t(blocks);
+    rom[at + 0x40 + 0x14] = type;
+    rom[at + 0x40 + 0x15] = last ? 0x80 : 0;
+  };
+  pcir(0, 1, 0, false);
+  pcir(512, 2, 3, true);
+  auto imgs = x86::walk_images(rom);
+  REQUIRE(imgs.size() == 2);
+  CHECK(imgs[1].offset == 512);
+  CHECK(imgs[1].length == 1024);
+  CHECK(imgs[1].code_type == 3);
+  rom[512 + 0x40 + 0x15] = 0;  // not last, and nothing after it: the walk stops by itself
+  CHECK(x86::walk_images(rom).size() == 2);
+  rom[0x40 + 0x10] = 0xFF;  // length past the end: truncated to what exists
+  imgs = x86::walk_images(rom);
+  REQUIRE(imgs.size() == 1);
+  CHECK(imgs[0].length == rom.size());
+}
