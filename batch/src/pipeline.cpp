@@ -161,7 +161,8 @@ std::vector<ImageResult> PipelineProcessor::process(std::span<const std::uint8_t
     red.sequence.metadata.source_rom_sha1 = sha1;
     // The reducer names its counters "reduce.x"; the v1.0 schema allows [a-z][a-z0-9_]*.
     std::map<std::string, std::uint64_t> counters;
-    for (auto [k, v] : red.sequence.metadata.counters) {
+    for (const auto& [name, v] : red.sequence.metadata.counters) {
+      std::string k = name;
       for (char& c : k)
         if (c == '.') c = '_';
       counters[k] = v;
