@@ -61,16 +61,16 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
       else cand_ = 0;
       break;
     case Phase::breaking:
-      if (tries_ > width) {  // every candidate was tried
+      if (tries_ > width) {  // every candidate was tried: watch again from this read
         ++stats_.given_up;
-        phase_ = Phase::given_up;
+        phase_ = Phase::watching;
+        seen_ = v;
+        repeats_ = 1;
         return v;
       }
       ++tries_;
       cand_ = (cand_ + 1) % (width + 1);
       break;
-    case Phase::given_up:
-      return v;
   }
   ++stats_.candidates;
   loop_exit_ = true;

@@ -13,8 +13,10 @@
 // previous candidate did not end the loop: it is answered with the next candidate. The
 // first access to anything else confirms the last candidate: the policy remembers it for
 // that location (learning: the next spin there starts with the candidate that worked).
-// After all width+1 candidates failed the policy gives up on that spin (answers the inner
-// model's value) until another access intervenes.
+// After all width+1 candidates failed the policy gives up on that spin: the read gets the
+// inner model's value and counting starts again, so a location read in one long stream
+// (a wait routine called in a loop, with no other access between the calls) gets a new
+// round of candidates every `threshold` reads instead of running unanswered.
 //
 // Every answer that is a candidate sets the loop-exit flag (take_loop_exit()), so the
 // trace marks it `loop_exit: true`. When the first candidate works (the common case) one
@@ -64,7 +66,7 @@ class SpinBreaker final : public DeviceModel {
 
  private:
   using Key = std::tuple<std::uint8_t, std::string, std::uint8_t, std::uint64_t, std::uint8_t>;
-  enum class Phase : std::uint8_t { watching, breaking, given_up };
+  enum class Phase : std::uint8_t { watching, breaking };
   static bool same(const Key& k, const Access& a) noexcept;
   static std::uint64_t candidate(std::uint64_t seen, unsigned width, std::uint32_t k) noexcept;
   void other_access();
