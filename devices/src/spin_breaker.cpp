@@ -10,9 +10,9 @@ SpinBreaker::SpinBreaker(std::unique_ptr<DeviceModel> inner, SpinOptions opt) : 
   if (opt_.threshold < 2) opt_.threshold = 2;
 }
 
-bool SpinBreaker::same(const Key& k, const Access& a) noexcept {
-  return std::get<0>(k) == std::uint8_t(a.space) && std::get<2>(k) == a.bar && std::get<3>(k) == a.offset &&
-         std::get<4>(k) == a.width && (a.space != Space::named || std::get<1>(k) == a.space_name);
+SpinBreaker::Key SpinBreaker::key_of(const Access& a) {
+  return Key{std::uint8_t(a.space), a.space == Space::named ? std::string(a.space_name) : std::string(), a.bar,
+             a.offset, a.width};
 }
 
 std::uint64_t SpinBreaker::candidate(std::uint64_t seen, unsigned width, std::uint32_t k) noexcept {
@@ -21,65 +21,82 @@ std::uint64_t SpinBreaker::candidate(std::uint64_t seen, unsigned width, std::ui
   return (seen ^ (std::uint64_t{1} << (k - 1))) & mask;
 }
 
-// Anything but another read of the spinning location: the last candidate (if any) ended
-// the loop.
-void SpinBreaker::other_access() {
-  if (have_key_ && phase_ == Phase::breaking) {
+// The read stream left the loop (a write, or a read that breaks the cycle): the last
+// candidate, if any, ended it.
+void SpinBreaker::loop_left() {
+  if (phase_ == Phase::breaking) {
     ++stats_.ended;
-    if (learned_.size() < kMaxSpinLearned || learned_.count(key_)) learned_[key_] = cand_;
+    if (learned_.size() < kMaxSpinLearned || learned_.count(last_cand_key_)) learned_[last_cand_key_] = cand_;
   }
-  have_key_ = false;
   phase_ = Phase::watching;
-  repeats_ = 0;
+  streak_ = 0;
+  period_ = 0;
 }
 
 std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
   loop_exit_ = false;
   const std::uint64_t v = inner_->read(a, now_ns);
   const unsigned width = valid_width(a.width) ? a.width : 8;
-  if (!have_key_ || !same(key_, a)) {
-    other_access();
-    have_key_ = true;
-    key_ = Key{std::uint8_t(a.space), a.space == Space::named ? std::string(a.space_name) : std::string(), a.bar,
-               a.offset, a.width};
-    seen_ = v;
-    repeats_ = 1;
-    return v;
-  }
-  switch (phase_) {
-    case Phase::watching:
-      if (v != seen_) {  // the value moved by itself: no spin yet
-        seen_ = v;
-        repeats_ = 1;
-        return v;
+  Key k = key_of(a);
+  std::uint64_t answer = v;
+
+  if (phase_ == Phase::breaking) {
+    // Still in the cycle (same location as one period ago): the last candidate failed.
+    if (count_ >= period_ && ring_[(head_ + kMaxSpinPeriod - period_) % kMaxSpinPeriod].key == k) {
+      if (tries_ >= period_ * (width + 1)) {  // every candidate was tried: watch again
+        ++stats_.given_up;
+        phase_ = Phase::watching;
+        streak_ = 0;
+      } else {
+        ++tries_;
+        cand_ = (cand_ + 1) % (width + 1);
+        answer = candidate(v, width, cand_);
+        last_cand_key_ = k;
+        ++stats_.candidates;
+        loop_exit_ = true;
       }
-      if (++repeats_ < opt_.threshold) return v;
+    } else {
+      loop_left();
+    }
+  }
+
+  if (phase_ == Phase::watching) {
+    // The shortest period p (1..kMaxSpinPeriod) at which this read repeats an earlier one
+    // (same location, same value).
+    unsigned p = 0;
+    for (unsigned q = 1; q <= kMaxSpinPeriod && q <= count_ && p == 0; ++q) {
+      const Seen& s = ring_[(head_ + kMaxSpinPeriod - q) % kMaxSpinPeriod];
+      if (s.key == k && s.value == v) p = q;
+    }
+    if (p != 0 && p == period_) {
+      ++streak_;
+    } else {
+      period_ = p;
+      streak_ = p ? 1 : 0;
+    }
+    if (period_ != 0 && streak_ + period_ >= opt_.threshold) {
       ++stats_.spins;
       phase_ = Phase::breaking;
       tries_ = 1;
-      if (auto it = learned_.find(key_); it != learned_.end() && it->second <= width) cand_ = it->second;
-      else cand_ = 0;
-      break;
-    case Phase::breaking:
-      if (tries_ > width) {  // every candidate was tried: watch again from this read
-        ++stats_.given_up;
-        phase_ = Phase::watching;
-        seen_ = v;
-        repeats_ = 1;
-        return v;
-      }
-      ++tries_;
-      cand_ = (cand_ + 1) % (width + 1);
-      break;
+      auto it = learned_.find(k);
+      cand_ = it != learned_.end() && it->second <= width ? it->second : 0;
+      answer = candidate(v, width, cand_);
+      last_cand_key_ = k;
+      ++stats_.candidates;
+      loop_exit_ = true;
+    }
   }
-  ++stats_.candidates;
-  loop_exit_ = true;
-  return candidate(seen_, width, cand_);
+
+  ring_[head_] = Seen{std::move(k), v};
+  head_ = (head_ + 1) % kMaxSpinPeriod;
+  if (count_ < kMaxSpinPeriod) ++count_;
+  return answer;
 }
 
 void SpinBreaker::write(const Access& a, std::uint64_t value, std::uint64_t now_ns) {
   loop_exit_ = false;
-  other_access();
+  loop_left();
+  count_ = 0;  // a write separates what came before from what follows
   inner_->write(a, value, now_ns);
 }
 

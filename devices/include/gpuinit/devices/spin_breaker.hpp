@@ -1,29 +1,26 @@
 // The spin-breaking policy, as a decorator over any DeviceModel.
 //
-// A ROM that waits on a status bit reads one location over and over. On a model that
-// never changes that bit (the generic model answers what was written) the loop would run
-// until the instruction budget. The SpinBreaker watches the read stream and, once a
-// location has been read `threshold` times in a row with the same value and no other
-// access (read of another location, or any write) in between, answers values chosen to
-// end the loop:
-//   candidate 0: the complement of the value seen (within the access width);
-//   candidate k (1..width): the value seen with bit k-1 flipped (set if it was clear,
-//   cleared if it was set), bit 0 first.
-// Each further read of the same location, with still nothing else in between, means the
-// previous candidate did not end the loop: it is answered with the next candidate. The
-// first access to anything else confirms the last candidate: the policy remembers it for
-// that location (learning: the next spin there starts with the candidate that worked).
-// After all width+1 candidates failed the policy gives up on that spin: the read gets the
-// inner model's value and counting starts again, so a location read in one long stream
-// (a wait routine called in a loop, with no other access between the calls) gets a new
-// round of candidates every `threshold` reads instead of running unanswered.
+// A ROM that waits on a status bit reads one location over and over (or a short cycle of
+// locations: `in 0x3C2; in 0x3BA; test; jz`). On a model that never changes that bit (the
+// generic model answers what was written) the loop would run until the instruction budget.
+// The SpinBreaker watches the read stream: a spin is a run of reads, with no write among
+// them, that repeats with a period p of 1..kMaxSpinPeriod reads (each read has the location
+// and value of the read p before it) for `threshold` reads in all. The read that completes
+// it, and each further read that continues the cycle, is answered with a candidate value
+// computed from the value the inner model gave that read:
+//   candidate 0: its complement (within the access width);
+//   candidate k (1..width): it with bit k-1 flipped (set if clear, cleared if set), bit 0 first.
+// Candidates advance by one per read answered, across the locations of the cycle. The first
+// write, or a read that breaks the cycle, confirms the last candidate: the policy remembers
+// it for that location (learning: the next spin answered first at that location starts with
+// it). After p * (width+1) candidates the policy gives up on that round and counts again,
+// so a wait routine called in a loop gets a fresh round every `threshold` reads.
 //
-// Every answer that is a candidate sets the loop-exit flag (take_loop_exit()), so the
-// trace marks it `loop_exit: true`. When the first candidate works (the common case) one
-// event carries the flag; when it does not, the last flagged read before another access is
-// the one that ended the loop. The inner model always sees every read and write (its
-// read side effects happen as usual). Deterministic: the answers depend only on the
-// access stream.
+// Every candidate answer sets the loop-exit flag (take_loop_exit()), so the trace marks it
+// `loop_exit: true`. When the first candidate works (the common case) one event carries the
+// flag; otherwise the last flagged read before the loop was left is the one that ended it.
+// The inner model sees every read and write (its read side effects happen as usual).
+// Deterministic: the answers depend only on the access stream.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -40,6 +37,8 @@ namespace gpuinit {
 inline constexpr std::uint32_t kDefaultSpinThreshold = 64;
 // Locations whose successful candidate is remembered (then new ones start at candidate 0).
 inline constexpr std::size_t kMaxSpinLearned = 4096;
+// Longest cycle of reads recognised as one spin (status loops read at most a few registers).
+inline constexpr unsigned kMaxSpinPeriod = 4;
 
 struct SpinOptions {
   std::uint32_t threshold = kDefaultSpinThreshold;  // at least 2
@@ -67,20 +66,25 @@ class SpinBreaker final : public DeviceModel {
  private:
   using Key = std::tuple<std::uint8_t, std::string, std::uint8_t, std::uint64_t, std::uint8_t>;
   enum class Phase : std::uint8_t { watching, breaking };
-  static bool same(const Key& k, const Access& a) noexcept;
+  struct Seen {
+    Key key;
+    std::uint64_t value = 0;
+  };
+  static Key key_of(const Access& a);
   static std::uint64_t candidate(std::uint64_t seen, unsigned width, std::uint32_t k) noexcept;
-  void other_access();
+  void loop_left();
 
   std::unique_ptr<DeviceModel> inner_;
   SpinOptions opt_;
   SpinStats stats_;
-  bool have_key_ = false;
-  Key key_;
+  Seen ring_[kMaxSpinPeriod];  // the last reads since the last write, oldest first from head_
+  unsigned head_ = 0, count_ = 0;
   Phase phase_ = Phase::watching;
-  std::uint64_t seen_ = 0;
-  std::uint32_t repeats_ = 0;
+  unsigned period_ = 0;      // period of the current streak (0: none)
+  std::uint32_t streak_ = 0; // reads that repeated the read period_ before them
   std::uint32_t cand_ = 0;   // current candidate index
-  std::uint32_t tries_ = 0;  // candidates given in this spin
+  std::uint32_t tries_ = 0;  // candidates given in this round
+  Key last_cand_key_;
   bool loop_exit_ = false;
   std::map<Key, std::uint32_t> learned_;
 };
