@@ -69,7 +69,9 @@ std::string describe_chain(const rom::RomInfo& info) {
 }  // namespace
 
 std::string PipelineProcessor::fingerprint(const JobOptions& opt) const {
-  return std::string("pipeline/") + kToolVersion + "/max=" + std::to_string(opt.max_instructions) +
+  // Bump kRevision when the job changes what it writes for the same inputs.
+  constexpr int kRevision = 2;
+  return std::string("pipeline/") + kToolVersion + "." + std::to_string(kRevision) + "/max=" + std::to_string(opt.max_instructions) +
          "/timeout=" + std::to_string(opt.timeout_s) + (write_traces_ ? "/traces" : "/no-traces") +
          "/spin=" + std::to_string(kDefaultSpinThreshold);
 }
