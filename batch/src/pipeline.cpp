@@ -1,5 +1,6 @@
 #include "gpuinit/batch/pipeline.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -72,7 +73,7 @@ std::string PipelineProcessor::fingerprint(const JobOptions& opt) const {
   // Bump kRevision when the job changes what it writes for the same inputs.
   constexpr int kRevision = 2;
   return std::string("pipeline/") + kToolVersion + "." + std::to_string(kRevision) + "/max=" + std::to_string(opt.max_instructions) +
-         "/timeout=" + std::to_string(opt.timeout_s) + (write_traces_ ? "/traces" : "/no-traces") +
+         "/timeout=" + std::to_string(opt.timeout_s) + "/ns=" + std::to_string(opt.ns_per_instruction) + (write_traces_ ? "/traces" : "/no-traces") +
          "/spin=" + std::to_string(kDefaultSpinThreshold);
 }
 
@@ -136,6 +137,7 @@ std::vector<ImageResult> PipelineProcessor::process(std::span<const std::uint8_t
     x86::PcConfig cfg;
     cfg.max_instructions = opt.max_instructions;
     cfg.timeout_s = opt.timeout_s;
+    cfg.ns_per_instruction = std::max<std::uint64_t>(1, opt.ns_per_instruction);
     SpinBreaker model(std::make_unique<GenericModel>(generic_options_for(default_card(im))));
     x86::PcResult run = x86::run_option_rom(code, cfg, model);
     run.trace.header.source = "extract:" + std::string(name) + "#image" + std::to_string(idx);

@@ -116,7 +116,8 @@ std::string summary_csv(const std::vector<Row>& rows) {
 std::string summary_json(const BatchResult& b, const JobOptions& opt) {
   json j;
   j["summary_version"] = "1";
-  j["options"] = {{"max_instructions", opt.max_instructions}, {"timeout_s", opt.timeout_s}};
+  j["options"] = {{"max_instructions", opt.max_instructions}, {"timeout_s", opt.timeout_s},
+                  {"ns_per_instruction", opt.ns_per_instruction}};
   json counts = json::object();
   for (Classification c : all_classifications()) counts[std::string(classification_name(c))] = 0;
   for (const Row& r : b.rows) counts[std::string(classification_name(r.r.classification))] = counts[std::string(classification_name(r.r.classification))].get<int>() + 1;

@@ -23,6 +23,7 @@ struct BatchCliOptions {
   std::uint64_t max_instructions = 200'000'000;
   double timeout_s = 30.0;
   double watchdog_s = 0;
+  std::uint64_t ns_per_instruction = 20;
 };
 
 int run_batch_cmd(const BatchCliOptions& o) {
@@ -34,6 +35,7 @@ int run_batch_cmd(const BatchCliOptions& o) {
   bo.job.timeout_s = o.timeout_s;
   bo.job.timestamps = !o.no_timestamps;
   bo.watchdog_s = o.watchdog_s;
+  bo.job.ns_per_instruction = o.ns_per_instruction;
   batch::PipelineProcessor proc(!o.no_traces);
   batch::ProgressBar bar(::isatty(STDERR_FILENO) != 0);
   batch::BatchResult r;
@@ -79,6 +81,9 @@ Subcommand add_batch(CLI::App& root) {
   app->add_flag("--no-traces", opt->no_traces, "Do not write the raw traces (counts are still reported)");
   app->add_option("--max-instructions", opt->max_instructions, "Instruction budget per image")->capture_default_str();
   app->add_option("--timeout", opt->timeout_s, "Wall-clock limit per image in seconds")->capture_default_str();
+  app->add_option("--ns-per-instruction", opt->ns_per_instruction, "Virtual time per instruction (PIT waits)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000}));
   app->add_option("--watchdog", opt->watchdog_s, "Kill a worker after this many seconds (default 3 * timeout + 10)");
   app->add_flag("-q,--quiet", opt->quiet, "No progress display");
   return {app, [opt] { return run_batch_cmd(*opt); }};

@@ -71,6 +71,11 @@ struct JobOptions {
   std::uint64_t max_instructions = 200'000'000;
   double timeout_s = 30.0;  // per image, the extractor's own wall-clock limit
   bool timestamps = true;   // false: no generated times, seconds = 0
+  // Virtual time per instruction. Vendor ROMs wait on the PIT (tens of milliseconds of
+  // calibration and settle delays); at 1 ns per instruction such a wait costs tens of
+  // millions of instructions. 20 ns (a 50 MIPS machine, period-correct for most of the
+  // corpus) keeps the waits cheap and the order of events the same.
+  std::uint64_t ns_per_instruction = 20;
 };
 
 // The "process one ROM" job. process() runs inside a worker process: it may crash, hang
