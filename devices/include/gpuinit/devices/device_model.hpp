@@ -34,6 +34,11 @@ class DeviceModel {
   virtual void write(const Access& a, std::uint64_t value, std::uint64_t now_ns) = 0;
   // A short name for reports ("generic", "map:gpuinit-ref", "capture:file.jsonl").
   [[nodiscard]] virtual std::string name() const = 0;
+  // Asked by the trace recorder right after each read(): true when the value that read
+  // returned was chosen to end a spin loop (see SpinBreaker), so the recorder marks the
+  // event `loop_exit: true`. Reading the flag clears it. Models without a spin-breaking
+  // policy never set it.
+  [[nodiscard]] virtual bool take_loop_exit() { return false; }
 };
 
 }  // namespace gpuinit

@@ -1,0 +1,92 @@
+// The spin-breaking policy, as a decorator over any DeviceModel.
+//
+// A ROM that waits on a status bit reads one location over and over (or a short cycle of
+// locations: `in 0x3C2; in 0x3BA; test; jz`). On a model that never changes that bit (the
+// generic model answers what was written) the loop would run until the instruction budget.
+// The SpinBreaker watches the read stream: a spin is a run of reads, with no write among
+// them, that repeats with a period p of 1..kMaxSpinPeriod reads (each read has the location
+// and value of the read p before it) for `threshold` reads in all. The read that completes
+// it, and each further read that continues the cycle, is answered with a candidate value
+// computed from the value the inner model gave that read:
+//   candidate 0: its complement (within the access width);
+//   candidate k (1..width): it with bit k-1 flipped (set if clear, cleared if set), bit 0 first.
+// Candidates advance by one per read answered, across the locations of the cycle. The first
+// write, or a read that breaks the cycle, confirms the last candidate: the policy remembers
+// it for that location (learning: the next spin answered first at that location starts with
+// it). After p * (width+1) candidates the policy gives up on that round and counts again,
+// so a wait routine called in a loop gets a fresh round every `threshold` reads.
+//
+// Every candidate answer sets the loop-exit flag (take_loop_exit()), so the trace marks it
+// `loop_exit: true`. When the first candidate works (the common case) one event carries the
+// flag; otherwise the last flagged read before the loop was left is the one that ended it.
+// The inner model sees every read and write (its read side effects happen as usual).
+// Deterministic: the answers depend only on the access stream.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "gpuinit/devices/device_model.hpp"
+
+namespace gpuinit {
+
+// Consecutive identical reads that make a spin: above the burst reads real init code does
+// on purpose (FIFO drains, 16 reads of a DAC), far below any real wait.
+inline constexpr std::uint32_t kDefaultSpinThreshold = 64;
+// Locations whose successful candidate is remembered (then new ones start at candidate 0).
+inline constexpr std::size_t kMaxSpinLearned = 4096;
+// Longest cycle of reads recognised as one spin (status loops read at most a few registers).
+inline constexpr unsigned kMaxSpinPeriod = 4;
+
+struct SpinOptions {
+  std::uint32_t threshold = kDefaultSpinThreshold;  // at least 2
+};
+
+struct SpinStats {
+  std::uint64_t spins = 0;       // spins detected
+  std::uint64_t ended = 0;       // spins a candidate ended (confirmed by another access)
+  std::uint64_t candidates = 0;  // candidate answers given
+  std::uint64_t given_up = 0;    // spins no candidate ended
+};
+
+class SpinBreaker final : public DeviceModel {
+ public:
+  explicit SpinBreaker(std::unique_ptr<DeviceModel> inner, SpinOptions opt = {});
+
+  [[nodiscard]] std::uint64_t read(const Access& a, std::uint64_t now_ns) override;
+  void write(const Access& a, std::uint64_t value, std::uint64_t now_ns) override;
+  [[nodiscard]] std::string name() const override { return inner_->name() + "+spin"; }
+  [[nodiscard]] bool take_loop_exit() override;
+
+  [[nodiscard]] DeviceModel& inner() noexcept { return *inner_; }
+  [[nodiscard]] const SpinStats& stats() const noexcept { return stats_; }
+
+ private:
+  using Key = std::tuple<std::uint8_t, std::string, std::uint8_t, std::uint64_t, std::uint8_t>;
+  enum class Phase : std::uint8_t { watching, breaking };
+  struct Seen {
+    Key key;
+    std::uint64_t value = 0;
+  };
+  static Key key_of(const Access& a);
+  static std::uint64_t candidate(std::uint64_t seen, unsigned width, std::uint32_t k) noexcept;
+  void loop_left();
+
+  std::unique_ptr<DeviceModel> inner_;
+  SpinOptions opt_;
+  SpinStats stats_;
+  Seen ring_[kMaxSpinPeriod];  // the last reads since the last write, oldest first from head_
+  unsigned head_ = 0, count_ = 0;
+  Phase phase_ = Phase::watching;
+  unsigned period_ = 0;      // period of the current streak (0: none)
+  std::uint32_t streak_ = 0; // reads that repeated the read period_ before them
+  std::uint32_t cand_ = 0;   // current candidate index
+  std::uint32_t tries_ = 0;  // candidates given in this round
+  Key last_cand_key_;
+  bool loop_exit_ = false;
+  std::map<Key, std::uint32_t> learned_;
+};
+
+}  // namespace gpuinit

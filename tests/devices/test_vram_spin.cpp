@@ -1,0 +1,202 @@
+// VRAM windows of the generic model and the spin-breaking decorator.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "gpuinit/devices/generic_model.hpp"
+#include "gpuinit/devices/spin_breaker.hpp"
+
+using namespace gpuinit;
+
+namespace {
+Access acc(Space s, std::uint64_t off, std::uint8_t w, std::uint8_t bar = 0) {
+  Access a;
+  a.space = s;
+  a.offset = off;
+  a.width = w;
+  a.bar = bar;
+  return a;
+}
+GenericOptions vram16() {
+  GenericOptions o;
+  o.vram = {{Space::mmio, 0, 16u << 20}, {Space::vga_mem, 0, 0x20000}};
+  return o;
+}
+}  // namespace
+
+TEST_CASE("vram: a memory-size probe reads back its pattern up to the BAR's size") {
+  GenericModel m(vram16());
+  for (std::uint64_t mib = 1; mib < 16; ++mib) m.write(acc(Space::mmio, (mib << 20) - 4, 32, 0), 0xA5A50000 | mib, 0);
+  for (std::uint64_t mib = 1; mib < 16; ++mib) CHECK(m.read(acc(Space::mmio, (mib << 20) - 4, 32, 0), 0) == (0xA5A50000 | mib));
+  CHECK(m.stats().vram_writes == 15);
+  CHECK(m.stats().vram_reads == 15);
+  CHECK(m.stats().vram_pages == 15);
+  CHECK(m.stats().unknown_reads == 0);
+}
+
+TEST_CASE("vram: an access crossing a page boundary keeps every byte") {
+  GenericModel m(vram16());
+  m.write(acc(Space::mmio, kVramPageBytes - 2, 32, 0), 0x11223344, 0);
+  CHECK(m.read(acc(Space::mmio, kVramPageBytes - 2, 32, 0), 0) == 0x11223344u);
+  CHECK(m.read(acc(Space::mmio, kVramPageBytes, 16, 0), 0) == 0x1122u);
+  CHECK(m.stats().vram_pages == 2);
+}
+
+TEST_CASE("vram: the legacy window reads back and never-written VRAM reads the fill") {
+  GenericOptions o = vram16();
+  o.fill = 0xFF;
+  GenericModel m(o);
+  m.write(acc(Space::vga_mem, 0x18000, 16), 0x0741, 0);  // a character cell in B8000
+  CHECK(m.read(acc(Space::vga_mem, 0x18000, 16), 0) == 0x0741u);
+  CHECK(m.read(acc(Space::vga_mem, 0x1FFFC, 32), 0) == 0xFFFFFFFFu);
+  CHECK(m.stats().vram_pages == 1);  // the read allocated nothing
+}
+
+TEST_CASE("vram: the cap bounds the pages; writes past it are dropped and counted") {
+  GenericOptions o = vram16();
+  o.vram_cap = 2 * kVramPageBytes;
+  GenericModel m(o);
+  for (unsigned p = 0; p < 3; ++p) m.write(acc(Space::mmio, p * kVramPageBytes, 8, 0), 0x10 + p, 0);
+  CHECK(m.stats().vram_pages == 2);
+  CHECK(m.stats().vram_dropped_writes == 1);
+  CHECK(m.read(acc(Space::mmio, 0, 8, 0), 0) == 0x10u);
+  CHECK(m.read(acc(Space::mmio, 2 * kVramPageBytes, 8, 0), 0) == 0x00u);
+}
+
+TEST_CASE("vram: registers outside the windows keep the per-byte store") {
+  GenericModel m(vram16());
+  m.write(acc(Space::mmio, 0x10, 32, 2), 0xCAFE, 0);  // BAR2 is no VRAM window
+  CHECK(m.read(acc(Space::mmio, 0x10, 32, 2), 0) == 0xCAFEu);
+  CHECK(m.stats().vram_writes == 0);
+}
+
+TEST_CASE("vram: generic_options_for takes prefetchable memory BARs and the legacy window") {
+  DeviceInfo d;
+  d.class_code = 0x030000;
+  d.bars = {{0, BarKind::mem32, 0x01000000, false}, {1, BarKind::mem64, 0x10000000, true}, {3, BarKind::io, 0x100, false}};
+  const GenericOptions o = generic_options_for(d, 0xFF);
+  REQUIRE(o.vram.size() == 2);
+  CHECK(o.vram[0].space == Space::mmio);
+  CHECK(o.vram[0].bar == 1);
+  CHECK(o.vram[0].size == 0x10000000u);
+  CHECK(o.vram[1].space == Space::vga_mem);
+  CHECK(o.vram[1].size == 0x20000u);
+  CHECK(o.fill == 0xFF);
+  DeviceInfo other;
+  other.class_code = 0x020000;
+  CHECK(generic_options_for(other).vram.empty());
+}
+
+TEST_CASE("spin: a plain model never reports a loop exit") {
+  GenericModel m;
+  (void)m.read(acc(Space::vga_io, 0x3DA, 8), 0);
+  CHECK_FALSE(m.take_loop_exit());
+}
+
+TEST_CASE("spin: the threshold-th identical read answers the complement, flagged once") {
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{8});
+  const Access st = acc(Space::vga_io, 0x3DA, 8);
+  for (int i = 0; i < 7; ++i) {
+    CHECK(s.read(st, 0) == 0u);
+    CHECK_FALSE(s.take_loop_exit());
+  }
+  CHECK(s.read(st, 0) == 0xFFu);
+  CHECK(s.take_loop_exit());
+  CHECK_FALSE(s.take_loop_exit());  // taking clears it
+  s.write(acc(Space::vga_io, 0x3C0, 8), 0x20, 0);  // the code left the loop
+  CHECK(s.stats().spins == 1);
+  CHECK(s.stats().ended == 1);
+  CHECK(s.stats().candidates == 1);
+}
+
+TEST_CASE("spin: when a candidate fails the next ones flip one bit at a time") {
+  auto inner = std::make_unique<GenericModel>();
+  inner->write(acc(Space::io, 0x4, 8, 1), 0x81, 0);
+  SpinBreaker s(std::move(inner), SpinOptions{4});
+  const Access st = acc(Space::io, 0x4, 8, 1);
+  for (int i = 0; i < 3; ++i) CHECK(s.read(st, 0) == 0x81u);
+  std::vector<std::uint64_t> got;
+  for (int i = 0; i < 4; ++i) {
+    got.push_back(s.read(st, 0));
+    CHECK(s.take_loop_exit());
+  }
+  CHECK(got == std::vector<std::uint64_t>{0x7E, 0x80, 0x83, 0x85});
+}
+
+TEST_CASE("spin: the candidate that worked is tried first next time (learning)") {
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{4});
+  const Access st = acc(Space::mmio, 0x100, 32, 0);
+  for (int i = 0; i < 3; ++i) (void)s.read(st, 0);
+  CHECK(s.read(st, 0) == 0xFFFFFFFFu);  // candidate 0 fails
+  CHECK(s.read(st, 0) == 0x1u);         // candidate 1 ends the loop
+  (void)s.read(acc(Space::mmio, 0x104, 32, 0), 0);
+  CHECK(s.stats().ended == 1);
+  for (int i = 0; i < 3; ++i) CHECK(s.read(st, 0) == 0u);
+  CHECK(s.read(st, 0) == 0x1u);  // learned: starts at candidate 1
+  CHECK(s.take_loop_exit());
+}
+
+TEST_CASE("spin: after every candidate failed the policy watches again and retries") {
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{4});
+  const Access st = acc(Space::vga_io, 0x3DA, 8);
+  std::vector<int> flags;
+  for (int i = 0; i < 3 + 9 + 1 + 1 + 1; ++i) {
+    (void)s.read(st, 0);
+    flags.push_back(s.take_loop_exit() ? 1 : 0);
+  }
+  // 3 watched, 9 candidates (complement, 8 bit flips); the give-up read already repeats
+  // the one before it (2 reads of the 4), one more watched, a new round.
+  CHECK(flags == std::vector<int>{0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1});
+  CHECK(s.stats().given_up == 1);
+  CHECK(s.stats().spins == 2);
+}
+
+TEST_CASE("spin: a two-register wait loop is a spin with period 2") {
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{8});
+  // in 0x3C2; in 0x3BA; test al,1; jz: candidates go to the next reads of the cycle.
+  std::vector<std::uint64_t> got;
+  int flagged = 0;
+  for (int i = 0; i < 6; ++i) {
+    got.push_back(s.read(acc(Space::vga_io, 0x3C2, 8), 0));
+    flagged += s.take_loop_exit();
+    got.push_back(s.read(acc(Space::vga_io, 0x3BA, 8), 0));
+    flagged += s.take_loop_exit();
+  }
+  // Reads 1-7 watched; read 8 (0x3BA) gets the complement, read 9 (0x3C2) bit 0 flipped...
+  CHECK(got == std::vector<std::uint64_t>{0, 0, 0, 0, 0, 0, 0, 0xFF, 0x01, 0x02, 0x04, 0x08});
+  CHECK(flagged == 5);
+  s.write(acc(Space::vga_io, 0x3C0, 8), 0, 0);
+  CHECK(s.stats().ended == 1);
+}
+
+TEST_CASE("spin: reads whose values change, or with writes between them, are no spin") {
+  auto inner = std::make_unique<GenericModel>();
+  GenericModel* g = inner.get();
+  SpinBreaker s(std::move(inner), SpinOptions{4});
+  for (int i = 0; i < 100; ++i) {
+    g->preset(acc(Space::vga_io, 0x3C9, 8), std::uint64_t(i));  // a palette read-out
+    CHECK(s.read(acc(Space::vga_io, 0x3C9, 8), 0) == std::uint64_t(i));
+    CHECK_FALSE(s.take_loop_exit());
+  }
+  for (int i = 0; i < 100; ++i) {
+    s.write(acc(Space::vga_io, 0x3D4, 8), 0x0C, 0);
+    CHECK(s.read(acc(Space::vga_io, 0x3D5, 8), 0) == 0u);
+    CHECK_FALSE(s.take_loop_exit());
+  }
+  CHECK(s.stats().spins == 0);
+}
+
+TEST_CASE("spin: the answers are a function of the access stream (deterministic)") {
+  auto run = [] {
+    SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{3});
+    std::vector<std::uint64_t> out;
+    for (int round = 0; round < 5; ++round) {
+      for (int i = 0; i < 3 + round; ++i) out.push_back(s.read(acc(Space::io, 0x10 + round % 2, 16, 0), 0));
+      s.write(acc(Space::io, 0x20, 8, 0), round, 0);
+    }
+    return out;
+  };
+  CHECK(run() == run());
+  CHECK(SpinBreaker(std::make_unique<GenericModel>()).name() == "generic+spin");
+}
