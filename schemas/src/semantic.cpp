@@ -44,8 +44,8 @@ std::uint64_t fixed_space_end(Space s) {
     case Space::vga_seq:
     case Space::vga_crtc:
     case Space::vga_gfx:
-    case Space::vga_attr:
-    case Space::vga_dac: return 0x100;     // 8-bit index
+    case Space::vga_attr: return 0x100;    // 8-bit index
+    case Space::vga_dac: return 0x300;     // palette bytes: entry * 3 + component
     default: return 0;
   }
 }

@@ -171,6 +171,8 @@ class Machine final : public Bus {
     e.value = value & width_mask(a.width);
     e.cs_ip = cpu_.insn_cs_ip();
     if (cfg_.record_icount) e.icount = cpu_.icount();
+    // The model chose this value to end a spin loop (the reducer makes it a POLL target).
+    if (d == Dir::read) e.loop_exit = model_.take_loop_exit();
     trace_.push_back(std::move(e));
   }
   void record_service(const char* name, u64 wait_ns) {
