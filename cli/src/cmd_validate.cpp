@@ -30,8 +30,6 @@ struct ValidateConfig {
   TargetChoice target;
 };
 
-// Replays a valid sequence on the mode's target; problems are its failures.
-void run_on_target(const ValidateConfig& cfg, const InitSequence& seq, FileVerdict& v);
 
 struct FileVerdict {
   std::string file;
@@ -42,6 +40,9 @@ struct FileVerdict {
   nlohmann::ordered_json summary = nlohmann::ordered_json::object();
   [[nodiscard]] bool valid() const { return readable && problems.empty(); }
 };
+
+// Replays a valid sequence on the mode's target; problems are its failures.
+void run_on_target(const ValidateConfig& cfg, const InitSequence& seq, FileVerdict& v);
 
 FileVerdict validate_file(const std::string& file, const ValidateConfig& cfg) {
   FileVerdict v;
