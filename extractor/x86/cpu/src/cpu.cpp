@@ -843,8 +843,8 @@ struct Cpu::Impl {
     r.eip = start_eip;
   }
   unsigned src_seg() const { return sego >= 0 ? unsigned(sego) : DS; }
-  template <unsigned W>
-  void string_op(u8 op) {
+  template <unsigned W, u8 op>
+  void string_op() {
     if (!rep_begin()) return;
     switch (op) {
       case 0xA4: {  // MOVS
@@ -1019,8 +1019,8 @@ void Cpu::Impl::exec_w(u8 op) {
       r.eflags = (r.eflags & ~kArith) | szp<W>(lo) | cf | 2;
       return;
     }
-    case 0x6D: string_op<W>(0x6C); return;
-    case 0x6F: string_op<W>(0x6E); return;
+    case 0x6D: string_op<W, 0x6C>(); return;
+    case 0x6F: string_op<W, 0x6E>(); return;
     case 0x81:
     case 0x83: {
       modrm(e);
@@ -1109,12 +1109,12 @@ void Cpu::Impl::exec_w(u8 op) {
       wr<W>(src_seg(), off, rg<W>(EAX));
       return;
     }
-    case 0xA5: string_op<W>(0xA4); return;
-    case 0xA7: string_op<W>(0xA6); return;
+    case 0xA5: string_op<W, 0xA4>(); return;
+    case 0xA7: string_op<W, 0xA6>(); return;
     case 0xA9: logic_flags<W>(rg<W>(EAX) & (W == 4 ? fetch32() : fetch16())); return;
-    case 0xAB: string_op<W>(0xAA); return;
-    case 0xAD: string_op<W>(0xAC); return;
-    case 0xAF: string_op<W>(0xAE); return;
+    case 0xAB: string_op<W, 0xAA>(); return;
+    case 0xAD: string_op<W, 0xAC>(); return;
+    case 0xAF: string_op<W, 0xAE>(); return;
     case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
       sg<W>(op & 7, W == 4 ? fetch32() : fetch16());
       return;
@@ -1684,8 +1684,8 @@ void Cpu::Impl::exec_byte(u8 op) {
       return;
     }
     case 0x63: fault(kUD);  // ARPL: protected mode only
-    case 0x6C: string_op<1>(0x6C); return;
-    case 0x6E: string_op<1>(0x6E); return;
+    case 0x6C: string_op<1, 0x6C>(); return;
+    case 0x6E: string_op<1, 0x6E>(); return;
     case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
     case 0x78: case 0x79: case 0x7A: case 0x7B: case 0x7C: case 0x7D: case 0x7E: case 0x7F: {
       u32 d = u32(i32(i8(fetch8())));
@@ -1735,12 +1735,12 @@ void Cpu::Impl::exec_byte(u8 op) {
       wr<1>(src_seg(), off, rg<1>(EAX));
       return;
     }
-    case 0xA4: string_op<1>(0xA4); return;
-    case 0xA6: string_op<1>(0xA6); return;
+    case 0xA4: string_op<1, 0xA4>(); return;
+    case 0xA6: string_op<1, 0xA6>(); return;
     case 0xA8: logic_flags<1>(rg<1>(EAX) & fetch8()); return;
-    case 0xAA: string_op<1>(0xAA); return;
-    case 0xAC: string_op<1>(0xAC); return;
-    case 0xAE: string_op<1>(0xAE); return;
+    case 0xAA: string_op<1, 0xAA>(); return;
+    case 0xAC: string_op<1, 0xAC>(); return;
+    case 0xAE: string_op<1, 0xAE>(); return;
     case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7:
       sg<1>(op & 7, fetch8());
       return;
