@@ -937,7 +937,7 @@ struct Cpu::Impl {
 
 // Operand-size dependent one-byte opcodes (W = 2 or 4 for "v" operands).
 template <unsigned W>
-void Cpu::Impl::exec_w(u8 op) {
+GPUINIT_HOT void Cpu::Impl::exec_w(u8 op) {
   constexpr u32 M = mask_of<W>();
   Ea e;
   switch (op) {
@@ -1281,7 +1281,7 @@ void Cpu::Impl::exec_w(u8 op) {
         default: fault(kUD);
       }
     }
-    default: exec_byte(op); return;
+    default: fault(kUD);  // kWidthOp lists exactly the cases above
   }
 }
 
@@ -1610,7 +1610,7 @@ GPUINIT_HOT void Cpu::Impl::exec() {
   else exec_w<2>(op);
 }
 
-void Cpu::Impl::exec_byte(u8 op) {
+GPUINIT_HOT void Cpu::Impl::exec_byte(u8 op) {
   Ea e;
   switch (op) {
     case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38: {
