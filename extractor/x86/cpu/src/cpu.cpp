@@ -1603,8 +1603,7 @@ GPUINIT_HOT void Cpu::Impl::exec() {
     // k == 9: LOCK, nothing to do on a single processor
     op = fetch8();
   }
-  // Operand-size dependent opcodes go to exec_w(), the rest to exec_byte() (exec_w's
-  // default forwards there too).
+  // Operand-size dependent opcodes go to exec_w(), the rest to exec_byte().
   if (!kWidthOp[op]) exec_byte(op);
   else if (o32) exec_w<4>(op);
   else exec_w<2>(op);
@@ -1891,16 +1890,13 @@ StopReason Cpu::Impl::run(u64 max) {
         start_esp = r.gpr[ESP];
         start_cs_sel = r.seg[CS].selector;
         cs_saved = false;
-        if (r.eflags & TF) {
-          begin_fetch();
-          exec();
-          ++icount;
-          deliver_exception(kDB);
-        } else {
-          begin_fetch();
-          exec();
-          ++icount;
-        }
+        // TF as the instruction starts decides the single-step trap after it. One copy
+        // of the (inlined) interpreter serves both cases.
+        const bool trap = r.eflags & TF;
+        begin_fetch();
+        exec();
+        ++icount;
+        if (trap) [[unlikely]] deliver_exception(kDB);
       }
     } catch (const CpuFault& f) {
       more = on_fault(f.vector);
