@@ -5,7 +5,7 @@
 //                                          SeaVGABIOS ROM (default: stdvga cirrus ati)
 //   bench_extract --digest FILE...         for each file: stop, instructions, events and
 //                                          the SHA-256 of the trace as JSONL (first x86
-//                                          image, generic model, 20 M instruction budget,
+//                                          image, generic model, 5 M instruction budget,
 //                                          no wall-clock limit): a byte-exact regression
 //                                          check for speed work
 #include <algorithm>
@@ -24,7 +24,7 @@
 
 namespace {
 
-constexpr std::uint64_t kDigestBudget = 20'000'000;
+constexpr std::uint64_t kDigestBudget = 5'000'000;
 
 double thread_cpu_ms() {
   timespec t{};
