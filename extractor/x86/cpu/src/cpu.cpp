@@ -109,6 +109,23 @@ constexpr std::array<u8, 256> make_prefixes() {
 }
 constexpr std::array<u8, 256> kPrefix = make_prefixes();
 
+// One-byte opcodes whose operand size follows the 66h prefix: the cases of exec_w(); every
+// other opcode goes straight to exec_byte().
+constexpr std::array<bool, 256> make_width_ops() {
+  std::array<bool, 256> t{};
+  for (unsigned g = 0; g < 8; ++g) t[g * 8 + 1] = t[g * 8 + 3] = t[g * 8 + 5] = true;  // ALU Ev,Gv Gv,Ev eAX,Iv
+  for (unsigned op = 0x40; op <= 0x62; ++op) t[op] = true;  // INC DEC PUSH POP PUSHA POPA BOUND
+  for (unsigned op = 0x91; op <= 0x9A; ++op) t[op] = true;  // XCHG CBW CWD CALLF
+  for (unsigned op = 0xB8; op <= 0xBF; ++op) t[op] = true;  // MOV r, Iv
+  for (unsigned op : {0x68, 0x69, 0x6A, 0x6B, 0x6D, 0x6F, 0x81, 0x83, 0x85, 0x87, 0x89, 0x8B, 0x8C, 0x8D,
+                      0x8F, 0x9C, 0x9D, 0xA1, 0xA3, 0xA5, 0xA7, 0xA9, 0xAB, 0xAD, 0xAF, 0xC1, 0xC2, 0xC3,
+                      0xC4, 0xC5, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB, 0xCF, 0xD1, 0xD3, 0xE5, 0xE7, 0xE8, 0xE9,
+                      0xEA, 0xED, 0xEF, 0xF7, 0xFF})
+    t[op] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kWidthOp = make_width_ops();
+
 struct PageEntry {
   u32 tag = kNoTag;
   u8* ptr = nullptr;
@@ -135,7 +152,9 @@ struct Cpu::Impl {
   StopReason stop = StopReason::none;
   bool stop_requested = false;
   bool stop_on_ud = true;
-  u64 stop_key = ~0ull;
+  // The stop address: EIP (as u64: ~0 never matches) and CS selector.
+  u64 stop_ip = ~0ull;
+  u16 stop_cs = 0;
   u32 start_eip = 0, start_esp = 0;
   u16 start_cs_sel = 0;
   // CS as it was before a far transfer changed it in this instruction (restored on fault).
@@ -171,7 +190,7 @@ struct Cpu::Impl {
 
   void flush() {
     fend = fp;
-    code_page = kNoTag;
+    forget_code();
     for (auto& e : rcache) e = PageEntry{};
     for (auto& e : wcache) e = PageEntry{};
   }
@@ -249,21 +268,22 @@ struct Cpu::Impl {
   u32 amask() const { return a32 ? 0xFFFFFFFFu : 0xFFFFu; }
 
   // ---------------------------------------------------------------- fetch
-  // The last code page begin_fetch() used, and the highest EIP from which 15 bytes lie
-  // inside the CS limit (and below the 16-bit IP wrap) for that CS.
-  u32 code_page = kNoTag;
+  // Code window of the last begin_fetch_slow(): for every EIP with
+  // EIP - code_lo <= code_span (as u64) and an unchanged CS, 15 bytes from CS:EIP lie in
+  // one RAM page, inside the CS limit and below the 16-bit IP wrap; they start at
+  // code_ptr + (EIP - code_page_eip). The window is forgotten whenever CS may change its
+  // limit or D bit (every far transfer, a fault, a hypercall, a new run) or the page map
+  // changes; the base is compared on each use as well.
+  static constexpr u64 kNoCode = u64(1) << 40;  // no u32 EIP is within reach of it
+  u64 code_lo = kNoCode, code_span = 0;
+  u32 code_page_eip = 0, code_cs_base = 0;
   const u8* code_ptr = nullptr;
-  u32 code_cs_base = 0, code_cs_limit = 0, code_eip_max = 0;
-  bool code_db = false;
+  void forget_code() { code_lo = kNoCode; }
 
   GPUINIT_HOT void begin_fetch() {
-    const SegmentReg& cs = r.seg[CS];
-    u32 eip = r.eip;
-    u32 lin = cs.base + eip;
-    u32 po = lin & 0xFFF;
-    if ((lin & ~0xFFFu) == code_page && eip <= code_eip_max && po <= 0x1000 - kMaxInsnLength &&
-        cs.base == code_cs_base && cs.limit == code_cs_limit && cs.db == code_db) [[likely]] {
-      fp = code_ptr + po;
+    const u32 eip = r.eip;
+    if (u64(eip) - code_lo <= code_span && r.seg[CS].base == code_cs_base) [[likely]] {
+      fp = code_ptr + u32(eip - code_page_eip);
       fend = fp + kMaxInsnLength;
       return;
     }
@@ -283,15 +303,18 @@ struct Cpu::Impl {
     if (!e.ptr) return;
     fp = e.ptr + (lin & 0xFFF);
     fend = fp + avail;
-    // Remember this page for the next instructions.
-    u64 top = cs.db ? u64(cs.limit) : std::min<u64>(cs.limit, 0xFFFF);
-    code_page = lin & ~0xFFFu;
-    code_ptr = e.ptr;
+    // Remember the EIPs whose 15 bytes lie in this page and inside the limit.
+    forget_code();
+    const i64 top = cs.db ? i64(cs.limit) : std::min<i64>(cs.limit, 0xFFFF);
+    const u32 po = lin & 0xFFF;
+    const i64 lo = std::max<i64>(i64(eip) - po, 0);
+    const i64 hi = std::min<i64>(i64(eip) - po + (0x1000 - kMaxInsnLength), top - (kMaxInsnLength - 1));
+    if (i64(eip) < lo || i64(eip) > hi) return;
+    code_lo = u64(lo);
+    code_span = u64(hi - lo);
+    code_page_eip = eip - po;
     code_cs_base = cs.base;
-    code_cs_limit = cs.limit;
-    code_db = cs.db;
-    code_eip_max = top >= kMaxInsnLength - 1 ? u32(top - (kMaxInsnLength - 1)) : 0;
-    if (top < kMaxInsnLength - 1) code_page = kNoTag;
+    code_ptr = e.ptr;
   }
   GPUINIT_HOT u8 fetch8() {
     if (fp < fend) [[likely]] {
@@ -354,15 +377,21 @@ struct Cpu::Impl {
   // ---------------------------------------------------------------- ModRM
   GPUINIT_HOT void modrm(Ea& e) {
     u8 m = fetch8();
-    e.regf = (m >> 3) & 7;
-    e.rm = m & 7;
     if ((m >> 6) == 3) {
       e.reg = true;
+      e.regf = (m >> 3) & 7;
+      e.rm = m & 7;
       return;
     }
-    modrm_mem(e, m >> 6);
+    e = modrm_mem(m);
   }
-  void modrm_mem(Ea& e, u8 mod) {
+  // Returned by value (8 bytes, in a register) so that the caller's Ea need not live in
+  // memory.
+  Ea modrm_mem(u8 m) {
+    Ea e;
+    const u8 mod = m >> 6;
+    e.regf = (m >> 3) & 7;
+    e.rm = m & 7;
     e.reg = false;
     u8 seg = DS;
     u32 off = 0;
@@ -404,6 +433,7 @@ struct Cpu::Impl {
     }
     e.seg = sego >= 0 ? u8(sego) : seg;
     e.off = off;
+    return e;
   }
   template <unsigned W>
   GPUINIT_HOT u32 rd_ea(const Ea& e) {
@@ -478,6 +508,7 @@ struct Cpu::Impl {
     sr.db = (hi & 0x400000) != 0;
   }
   void save_cs() {
+    forget_code();
     if (!cs_saved) {
       saved_cs = r.seg[CS];
       cs_saved = true;
@@ -812,8 +843,8 @@ struct Cpu::Impl {
     r.eip = start_eip;
   }
   unsigned src_seg() const { return sego >= 0 ? unsigned(sego) : DS; }
-  template <unsigned W>
-  void string_op(u8 op) {
+  template <unsigned W, u8 op>
+  void string_op() {
     if (!rep_begin()) return;
     switch (op) {
       case 0xA4: {  // MOVS
@@ -906,7 +937,7 @@ struct Cpu::Impl {
 
 // Operand-size dependent one-byte opcodes (W = 2 or 4 for "v" operands).
 template <unsigned W>
-void Cpu::Impl::exec_w(u8 op) {
+GPUINIT_HOT void Cpu::Impl::exec_w(u8 op) {
   constexpr u32 M = mask_of<W>();
   Ea e;
   switch (op) {
@@ -988,8 +1019,8 @@ void Cpu::Impl::exec_w(u8 op) {
       r.eflags = (r.eflags & ~kArith) | szp<W>(lo) | cf | 2;
       return;
     }
-    case 0x6D: string_op<W>(0x6C); return;
-    case 0x6F: string_op<W>(0x6E); return;
+    case 0x6D: string_op<W, 0x6C>(); return;
+    case 0x6F: string_op<W, 0x6E>(); return;
     case 0x81:
     case 0x83: {
       modrm(e);
@@ -1078,12 +1109,12 @@ void Cpu::Impl::exec_w(u8 op) {
       wr<W>(src_seg(), off, rg<W>(EAX));
       return;
     }
-    case 0xA5: string_op<W>(0xA4); return;
-    case 0xA7: string_op<W>(0xA6); return;
+    case 0xA5: string_op<W, 0xA4>(); return;
+    case 0xA7: string_op<W, 0xA6>(); return;
     case 0xA9: logic_flags<W>(rg<W>(EAX) & (W == 4 ? fetch32() : fetch16())); return;
-    case 0xAB: string_op<W>(0xAA); return;
-    case 0xAD: string_op<W>(0xAC); return;
-    case 0xAF: string_op<W>(0xAE); return;
+    case 0xAB: string_op<W, 0xAA>(); return;
+    case 0xAD: string_op<W, 0xAC>(); return;
+    case 0xAF: string_op<W, 0xAE>(); return;
     case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
       sg<W>(op & 7, W == 4 ? fetch32() : fetch16());
       return;
@@ -1250,7 +1281,7 @@ void Cpu::Impl::exec_w(u8 op) {
         default: fault(kUD);
       }
     }
-    default: exec_byte(op); return;
+    default: fault(kUD);  // kWidthOp lists exactly the cases above
   }
 }
 
@@ -1548,6 +1579,7 @@ void Cpu::Impl::exec_0f() {
     case 0xFF: {  // hypercall 0F FF ib
       u8 id = fetch8();
       bus.hypercall(self, id);
+      forget_code();  // the handler may have changed CS
       return;
     }
     default:
@@ -1571,13 +1603,13 @@ GPUINIT_HOT void Cpu::Impl::exec() {
     // k == 9: LOCK, nothing to do on a single processor
     op = fetch8();
   }
-  // One switch for the operand-size dependent opcodes (most of them); its default goes
-  // to exec_byte() for the rest.
-  if (o32) exec_w<4>(op);
+  // Operand-size dependent opcodes go to exec_w(), the rest to exec_byte().
+  if (!kWidthOp[op]) exec_byte(op);
+  else if (o32) exec_w<4>(op);
   else exec_w<2>(op);
 }
 
-void Cpu::Impl::exec_byte(u8 op) {
+GPUINIT_HOT void Cpu::Impl::exec_byte(u8 op) {
   Ea e;
   switch (op) {
     case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38: {
@@ -1651,8 +1683,8 @@ void Cpu::Impl::exec_byte(u8 op) {
       return;
     }
     case 0x63: fault(kUD);  // ARPL: protected mode only
-    case 0x6C: string_op<1>(0x6C); return;
-    case 0x6E: string_op<1>(0x6E); return;
+    case 0x6C: string_op<1, 0x6C>(); return;
+    case 0x6E: string_op<1, 0x6E>(); return;
     case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
     case 0x78: case 0x79: case 0x7A: case 0x7B: case 0x7C: case 0x7D: case 0x7E: case 0x7F: {
       u32 d = u32(i32(i8(fetch8())));
@@ -1702,12 +1734,12 @@ void Cpu::Impl::exec_byte(u8 op) {
       wr<1>(src_seg(), off, rg<1>(EAX));
       return;
     }
-    case 0xA4: string_op<1>(0xA4); return;
-    case 0xA6: string_op<1>(0xA6); return;
+    case 0xA4: string_op<1, 0xA4>(); return;
+    case 0xA6: string_op<1, 0xA6>(); return;
     case 0xA8: logic_flags<1>(rg<1>(EAX) & fetch8()); return;
-    case 0xAA: string_op<1>(0xAA); return;
-    case 0xAC: string_op<1>(0xAC); return;
-    case 0xAE: string_op<1>(0xAE); return;
+    case 0xAA: string_op<1, 0xAA>(); return;
+    case 0xAC: string_op<1, 0xAC>(); return;
+    case 0xAE: string_op<1, 0xAE>(); return;
     case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7:
       sg<1>(op & 7, fetch8());
       return;
@@ -1819,6 +1851,7 @@ bool Cpu::Impl::on_fault(u8 vector) {
   r.eip = start_eip;
   r.gpr[ESP] = start_esp;
   if (cs_saved) r.seg[CS] = saved_cs;
+  forget_code();
   if (vector == kUD && stop_on_ud) {
     stop = StopReason::invalid_opcode;
     end = 0;
@@ -1841,6 +1874,7 @@ StopReason Cpu::Impl::run(u64 max) {
     return StopReason::requested;
   }
   stop = StopReason::none;
+  forget_code();  // registers may have been changed between runs
   end = max > ~0ull - icount ? ~0ull : icount + max;
   // The try block sits outside the instruction loop; a fault leaves the loop, is
   // delivered, and the loop is entered again.
@@ -1848,7 +1882,7 @@ StopReason Cpu::Impl::run(u64 max) {
     more = false;
     try {
       while (icount < end) {
-        if (((u64(r.seg[CS].selector) << 32) | r.eip) == stop_key) {
+        if (u64(r.eip) == stop_ip && r.seg[CS].selector == stop_cs) [[unlikely]] {
           stop = StopReason::stop_address;
           break;
         }
@@ -1856,16 +1890,13 @@ StopReason Cpu::Impl::run(u64 max) {
         start_esp = r.gpr[ESP];
         start_cs_sel = r.seg[CS].selector;
         cs_saved = false;
-        if (r.eflags & TF) {
-          begin_fetch();
-          exec();
-          ++icount;
-          deliver_exception(kDB);
-        } else {
-          begin_fetch();
-          exec();
-          ++icount;
-        }
+        // TF as the instruction starts decides the single-step trap after it. One copy
+        // of the (inlined) interpreter serves both cases.
+        const bool trap = r.eflags & TF;
+        begin_fetch();
+        exec();
+        ++icount;
+        if (trap) [[unlikely]] deliver_exception(kDB);
       }
     } catch (const CpuFault& f) {
       more = on_fault(f.vector);
@@ -1874,8 +1905,8 @@ StopReason Cpu::Impl::run(u64 max) {
   }
   StopReason s = stop;
   if (s == StopReason::none) {
-    s = (((u64(r.seg[CS].selector) << 32) | r.eip) == stop_key) ? StopReason::stop_address
-                                                                   : StopReason::budget;
+    s = (u64(r.eip) == stop_ip && r.seg[CS].selector == stop_cs) ? StopReason::stop_address
+                                                                 : StopReason::budget;
   }
   stop_requested = false;  // a request made during this run ended it (or lost the race)
   stop = StopReason::none;
@@ -1900,7 +1931,8 @@ void Cpu::load_segment_real(SegIndex s, std::uint16_t selector) noexcept {
 StopReason Cpu::run(std::uint64_t max_instructions) { return impl_->run(max_instructions); }
 
 void Cpu::set_stop_at(std::uint16_t cs, std::uint16_t ip) noexcept {
-  impl_->stop_key = (u64(cs) << 32) | ip;
+  impl_->stop_ip = ip;
+  impl_->stop_cs = cs;
 }
 
 void Cpu::request_stop() noexcept {

@@ -6,7 +6,10 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "gpuinit/format/hash.hpp"
 #include "gpuinit/version.hpp"
@@ -29,6 +32,31 @@ constexpr u64 kPitHz = 1193182;
 constexpr u64 kRefreshHalfPeriodNs = 15085;  // port 0x61 bit 4 toggles at ~66 kHz
 constexpr u64 kTickNs = 54925439;            // INT 1Ah / BDA timer tick (18.2 Hz)
 constexpr u64 kSliceInstructions = 1 << 20;  // wall clock is checked between slices
+// Trace events reserved up front: a SeaVGABIOS init makes a few hundred to ~10,000, and
+// growing a vector of events moves every event each time (the storage is only touched
+// as it fills).
+constexpr std::size_t kTraceReserve = 1 << 14;
+constexpr std::size_t kLowMemBytes = 0x100000;
+
+// Conventional memory, zero-filled, from an anonymous mapping: the kernel supplies zero
+// pages as they are first touched, so a run pays only for the few dozen pages a ROM uses
+// instead of clearing and faulting in the whole megabyte.
+class LowMemory {
+ public:
+  LowMemory() {
+    void* p = mmap(nullptr, kLowMemBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    p_ = static_cast<u8*>(p);
+  }
+  LowMemory(const LowMemory&) = delete;
+  LowMemory& operator=(const LowMemory&) = delete;
+  ~LowMemory() { munmap(p_, kLowMemBytes); }
+  u8& operator[](std::size_t i) noexcept { return p_[i]; }
+  const u8& operator[](std::size_t i) const noexcept { return p_[i]; }
+
+ private:
+  u8* p_ = nullptr;
+};
 
 // Hypercall ids of the BIOS stubs.
 enum Hc : u8 {
@@ -79,7 +107,7 @@ class Machine final : public Bus {
  public:
   Machine(std::span<const u8> image, const PcConfig& cfg, DeviceModel& model)
       : cfg_(cfg), model_(model), cpu_(*this) {
-    low_.assign(0x100000, 0);
+    trace_.reserve(kTraceReserve);
     const std::size_t n = std::min<std::size_t>(image.size(), kRomWindow);
     std::memcpy(&low_[kRomBase], image.data(), n);
     build_device(image);
@@ -160,8 +188,8 @@ class Machine final : public Bus {
       truncated_ = true;
       return;
     }
-    TraceEvent e;
-    e.seq = trace_.size();
+    TraceEvent& e = trace_.emplace_back();
+    e.seq = trace_.size() - 1;
     e.t_ns = now();
     e.space = a.space;
     e.bar = a.bar;
@@ -173,22 +201,20 @@ class Machine final : public Bus {
     if (cfg_.record_icount) e.icount = cpu_.icount();
     // The model chose this value to end a spin loop (the reducer makes it a POLL target).
     if (d == Dir::read) e.loop_exit = model_.take_loop_exit();
-    trace_.push_back(std::move(e));
   }
   void record_service(const char* name, u64 wait_ns) {
     if (trace_.size() >= kMaxTraceEvents) {
       truncated_ = true;
       return;
     }
-    TraceEvent e;
-    e.seq = trace_.size();
+    TraceEvent& e = trace_.emplace_back();
+    e.seq = trace_.size() - 1;
     e.t_ns = now();
     e.kind = EventKind::service;
     e.service = name;
     e.wait_ns = wait_ns;
     e.cs_ip = cpu_.insn_cs_ip();
     if (cfg_.record_icount) e.icount = cpu_.icount();
-    trace_.push_back(std::move(e));
   }
   const Range* find(u64 addr, bool io) const {
     for (const auto& r : ranges_) {
@@ -252,7 +278,7 @@ class Machine final : public Bus {
   PcConfig cfg_;
   DeviceModel& model_;
   Cpu cpu_;
-  std::vector<u8> low_;  // 0-FFFFF
+  LowMemory low_;  // 0-FFFFF
   std::map<u32, std::unique_ptr<std::array<u8, 0x1000>>> high_;
   std::vector<Range> ranges_;
   std::vector<TraceEvent> trace_;
