@@ -1,4 +1,5 @@
 // The batch runner: a single-threaded parent that forks one worker per distinct ROM.
+#include <cstdio>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <signal.h>
@@ -311,6 +312,8 @@ BatchResult run_batch(const BatchOptions& opt, RomProcessor& proc, const std::fu
         w.start = Clock::now();
         w.deadline = w.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(watchdog));
         const pid_t parent = ::getpid();
+        // Unflushed stdio buffers would be inherited and written again by the worker.
+        std::fflush(nullptr);
         const pid_t pid = ::fork();
         if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
         if (pid == 0) {

@@ -31,7 +31,7 @@ TEST_CASE("gpu-init reduce writes a sequence that loads, and reducing it again c
   const fs::path dir = fs::path(GPUINIT_BINARY_DIR) / "reduce-cli-test";
   fs::create_directories(dir);
   const std::string raw =
-      "{\"trace_version\":\"1\",\"source\":\"test\",\"rom_sha256\":\"00ff\"}\n"
+      "{\"trace_version\":\"1\",\"source\":\"test\",\"rom_sha256\":\"00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff\"}\n"
       "{\"seq\":0,\"t_ns\":0,\"space\":\"port\",\"offset\":1026,\"width\":8,\"dir\":\"w\",\"value\":65}\n"
       "{\"seq\":1,\"t_ns\":10,\"space\":\"vga_io\",\"offset\":964,\"width\":8,\"dir\":\"w\",\"value\":1,\"cs_ip\":\"c000:0020\"}\n"
       "{\"seq\":2,\"t_ns\":20,\"space\":\"vga_io\",\"offset\":965,\"width\":8,\"dir\":\"w\",\"value\":33}\n"
@@ -52,7 +52,7 @@ TEST_CASE("gpu-init reduce writes a sequence that loads, and reducing it again c
   const std::string a = read_file_text(dir / "a.json");
   const auto seq = load_sequence(a);
   REQUIRE(seq.ok());
-  CHECK(seq.value->metadata.source_rom_sha256 == "00ff");
+  CHECK(seq.value->metadata.source_rom_sha256 == "00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff");
   CHECK(seq.value->ops.size() == 4);
 
   (void)run("reduce " + (dir / "a.json").string() + " -o " + (dir / "b.json").string(), rc);

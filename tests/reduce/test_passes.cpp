@@ -231,6 +231,37 @@ TEST_CASE("poll: never over a read-sensitive register") {
   for (const auto& o : ops) CHECK(o.kind == OpKind::read);
 }
 
+TEST_CASE("poll: waits between the reads of a poll are its interval, not DELAYs") {
+  // The vendor pattern: read STATUS, not ready, INT 15h/86h 10 us, read again, ...
+  TB b;
+  for (int i = 0; i < 4; ++i) b.r(Space::mmio, 0x20, 0x0, 32).svc("int15_86", 10'000);
+  b.r(Space::mmio, 0x20, 0x1, 32);
+  b.w(Space::mmio, 0x24, 7, 32);
+  const auto r = run(b.t);
+  const auto ops = body(r);
+  REQUIRE(ops.size() == 2);
+  CHECK(ops[0].kind == OpKind::poll);
+  CHECK(ops[0].mask == 1);
+  CHECK(ops[0].value == 1);
+  CHECK(ops[0].interval_us == 11);  // 10 us wait + 1 us per read, as observed
+  CHECK(ops[0].src.seq == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 8}});
+  CHECK(ops[1].kind == OpKind::write);
+  CHECK(r.stats.delays_added == 0);
+  CHECK(r.stats.wait_services == 4);
+}
+
+TEST_CASE("poll: waits after reads that do not become a poll stay DELAYs") {
+  TB b;
+  b.r(Space::mmio, 0x20, 0x0, 32).svc("int15_86", 10'000).r(Space::mmio, 0x28, 0x5, 32);
+  b.w(Space::mmio, 0x24, 7, 32);
+  const auto r = run(b.t);
+  const auto ops = body(r);
+  REQUIRE(ops.size() == 2);
+  CHECK(ops[0].kind == OpKind::delay);
+  CHECK(ops[0].us == 10);
+  CHECK(ops[1].kind == OpKind::write);
+}
+
 // ---- pass 4 --------------------------------------------------------------------------
 
 TEST_CASE("delay: a PIT loop and an INT 15h wait become one DELAY of the virtual time") {
@@ -339,12 +370,12 @@ TEST_CASE("statistics read like the seed demo") {
 TEST_CASE("metadata, device and END, and the output loads") {
   TB b;
   b.w(Space::mmio, 0, 1, 32);
-  b.t.header.rom_sha256 = "ab";
+  b.t.header.rom_sha256 = std::string(64, 'a');
   DeviceInfo d;
   d.vendor = 0x1234;
   b.t.header.device = d;
   const auto r = run(b.t);
-  CHECK(r.sequence.metadata.source_rom_sha256 == "ab");
+  CHECK(r.sequence.metadata.source_rom_sha256 == std::string(64, 'a'));
   CHECK(r.sequence.device.vendor == 0x1234);
   CHECK(r.sequence.metadata.counters.at("raw_events") == 1);
   CHECK(!r.sequence.metadata.pipeline_version.empty());

@@ -58,6 +58,8 @@ inline Op end_op() { return Op{}; }
 inline InitSequence seq_of(std::vector<Op> ops) {
   InitSequence s;
   s.metadata.method = "handwritten";
+  s.metadata.generated = "2026-01-01T00:00:00Z";  // what the schema asks of a real document
+  s.metadata.pipeline_version = "test";
   s.device.vendor = 0x1234;
   s.device.device = 0x5678;
   s.ops = std::move(ops);

@@ -496,6 +496,7 @@ void PollFinder::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
       }
       run_waits_.clear();
       poll.absorb_src(op);
+      poll.normalize_src();
       append_comment(poll.comment, op.comment);
       ++st.polls_added;
       st.poll_reads = sat_add(st.poll_reads, reads);

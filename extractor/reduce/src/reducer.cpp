@@ -112,7 +112,7 @@ Result Reducer::finish(const TraceHeader* header) {
   seq.ops.push_back(std::move(end));
   seq.metadata.pipeline_version = kToolVersion;
   seq.metadata.method = opt_.method;
-  seq.metadata.generated = opt_.generated;
+  seq.metadata.generated = opt_.generated.empty() ? std::string("1970-01-01T00:00:00Z") : opt_.generated;
   if (header) {
     if (!header->rom_sha256.empty()) seq.metadata.source_rom_sha256 = header->rom_sha256;
     if (header->device) seq.device = *header->device;

@@ -1,5 +1,6 @@
 // Intermediate ops: conversion from trace events and sequence ops, back to sequence ops,
 // the register knowledge the passes consult, and the human printers.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <unordered_map>
@@ -8,6 +9,22 @@
 #include "gpuinit/reduce/reduce.hpp"
 
 namespace gpuinit::reduce {
+
+void ROp::normalize_src() {
+  if (!has_seq || more.empty()) return;
+  std::vector<SeqRange> all;
+  all.reserve(more.size() + 1);
+  all.push_back(seq);
+  all.insert(all.end(), more.begin(), more.end());
+  std::sort(all.begin(), all.end(), [](const SeqRange& a, const SeqRange& b) { return a.first < b.first; });
+  std::vector<SeqRange> merged;
+  for (const auto& r : all) {
+    if (!merged.empty() && r.first <= merged.back().last + 1) merged.back().last = std::max(merged.back().last, r.last);
+    else merged.push_back(r);
+  }
+  seq = merged.front();
+  more.assign(merged.begin() + 1, merged.end());
+}
 
 void ROp::absorb_src(const ROp& o) {
   if (!has_cs_ip && o.has_cs_ip) {

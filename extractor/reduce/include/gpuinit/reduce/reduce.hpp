@@ -91,6 +91,8 @@ struct ROp {
   [[nodiscard]] bool is(std::uint16_t f) const noexcept { return (flags & f) != 0; }
   // Appends the provenance of `o` (seq ranges, first cs_ip) to this op.
   void absorb_src(const ROp& o);
+  // Sorts the seq ranges and merges those that touch (after absorbing out of order).
+  void normalize_src();
   [[nodiscard]] bool same_location(const ROp& o) const noexcept {
     return space == o.space && offset == o.offset && bar == o.bar && width == o.width &&
            name_id == o.name_id;
@@ -291,7 +293,9 @@ void cleanup(std::vector<ROp>& ops, const Context& ctx, Stats& st);
 
 struct Options {
   const RegisterMap* map = nullptr;
-  std::string generated;  // RFC 3339 time for _metadata (empty: left empty)
+  // RFC 3339 time for _metadata. Empty: the epoch, 1970-01-01T00:00:00Z, so output made
+  // without a clock (tests, reproducible builds) still validates and never churns.
+  std::string generated;
   std::string method = "x86-emulation";
 };
 
