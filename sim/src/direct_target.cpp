@@ -10,7 +10,8 @@ replay::Capabilities SimTargetBase::capabilities() const {
   replay::Capabilities c;
   c.spaces = {Space::mmio, Space::io, Space::config, Space::vga_io, Space::vga_mem, Space::port};
   if (decoder_.map().vga) {
-    for (Space s : {Space::vga_seq, Space::vga_crtc, Space::vga_gfx, Space::vga_attr}) c.spaces.push_back(s);
+    for (Space s : {Space::vga_seq, Space::vga_crtc, Space::vga_gfx, Space::vga_attr, Space::vga_dac})
+      c.spaces.push_back(s);
   }
   if (!decoder_.map().indexed_spaces.empty()) c.spaces.push_back(Space::named);
   for (const auto& is : decoder_.map().indexed_spaces) c.named_spaces.push_back(is.name);

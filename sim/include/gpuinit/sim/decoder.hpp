@@ -53,6 +53,23 @@ class Decoder {
       (void)flat_step(p, wr, v, st);
       return (cycle(st) >> st.shift) & width_mask(w);
     };
+    if (a.space == Space::vga_dac) {
+      // Palette byte entry * 3 + component through the DAC ports: the read index (0x3C7)
+      // and three data reads give the entry, the write index (0x3C8) and three data
+      // writes store it with one component replaced.
+      if (!map_.vga) throw std::runtime_error("access " + describe(a) + ": the map has no VGA register file");
+      if (a.offset >= 0x300 || a.width != 8)
+        throw std::runtime_error("access " + describe(a) + ": palette bytes are 8-bit, 0x0-0x2ff");
+      const std::uint64_t entry = a.offset / 3, comp = a.offset % 3;
+      std::uint64_t rgb[3];
+      (void)port(Space::vga_io, 0, kDacReadIndex, 8, true, entry);
+      for (auto& c : rgb) c = port(Space::vga_io, 0, kDacData, 8, false, 0);
+      if (!write) return rgb[comp];
+      rgb[comp] = value & 0xFF;
+      (void)port(Space::vga_io, 0, kDacWriteIndex, 8, true, entry);
+      for (auto c : rgb) (void)port(Space::vga_io, 0, kDacData, 8, true, c);
+      return 0;
+    }
     const Pair pr = pair_of(a);
     if (pr.none) return 0;
     if (pr.attr) {
@@ -88,6 +105,7 @@ class Decoder {
 
  private:
   static constexpr std::uint64_t kMiscRead = 0x3CC, kAttrPort = 0x3C0, kAttrRead = 0x3C1;
+  static constexpr std::uint64_t kDacReadIndex = 0x3C7, kDacWriteIndex = 0x3C8, kDacData = 0x3C9;
   static constexpr std::uint64_t kStatus1Mono = 0x3BA, kStatus1Colour = 0x3DA, kCrtcColour = 0x3D4;
   struct Pair {
     RegLocation index, data;
