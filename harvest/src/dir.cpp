@@ -118,20 +118,6 @@ HarvestReport harvest_dir(RomStore& store, const fs::path& root, bool unzip, con
   }
   std::sort(files.begin(), files.end());  // deterministic order
   const fs::path store_dir = fs::weakly_canonical(store.dir(), ec);
-  auto account = [&](const RomStore::Outcome& out, const std::string& item) {
-    switch (out.result) {
-      case RomStore::Result::added:
-        ++rep.added;
-        rep.added_files.push_back(out.sha256 + ".rom");
-        break;
-      case RomStore::Result::duplicate: ++rep.duplicates; break;
-      case RomStore::Result::rejected:
-        ++rep.rejected;
-        ++rep.reasons[out.reason];
-        rep.failures.push_back(item + ": " + out.reason);
-        break;
-    }
-  };
   unsigned done = 0;
   for (const auto& f : files) {
     if (progress) progress(done, unsigned(files.size()), f.filename().string());
@@ -148,9 +134,7 @@ HarvestReport harvest_dir(RomStore& store, const fs::path& root, bool unzip, con
       }
       bytes = read_file_bytes(f);
     } catch (const std::exception& e) {
-      ++rep.failed;
-      ++rep.reasons["unreadable"];
-      rep.failures.push_back(e.what());
+      rep.fail("unreadable", e.what());
       continue;
     }
     std::string ext = f.extension().string();
@@ -159,16 +143,14 @@ HarvestReport harvest_dir(RomStore& store, const fs::path& root, bool unzip, con
       std::string err;
       auto members = read_zip(bytes, err);
       if (!err.empty()) {
-        ++rep.failed;
-        ++rep.reasons["bad-zip"];
-        rep.failures.push_back(rel + ": " + err);
+        rep.fail("bad-zip", rel + ": " + err);
       }
       for (auto& m : members) {
         ManifestEntry meta;
         meta.source = "dir";
         meta.source_id = rel + "!" + m.name;
         meta.name = m.name;
-        account(store.add(m.data, meta), meta.source_id);
+        rep.account(store.add(m.data, meta), meta.source_id);
       }
       continue;
     }
@@ -176,7 +158,7 @@ HarvestReport harvest_dir(RomStore& store, const fs::path& root, bool unzip, con
     meta.source = "dir";
     meta.source_id = rel;
     meta.name = f.filename().string();
-    account(store.add(bytes, meta), rel);
+    rep.account(store.add(bytes, meta), rel);
   }
   if (progress) progress(unsigned(files.size()), unsigned(files.size()), "");
   return rep;

@@ -1,4 +1,5 @@
 #include "gpuinit/harvest/store.hpp"
+#include "gpuinit/harvest/sources.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -94,6 +95,27 @@ void RomStore::save_manifest() const {
                                 {"sha256", e->sha256}});
   ordered_json j{{"manifest_version", "1"}, {"roms", std::move(roms)}};
   write_file_atomic(dir_ / "manifest.json", j.dump(2) + "\n");
+}
+
+void HarvestReport::account(const RomStore::Outcome& out, const std::string& item) {
+  switch (out.result) {
+    case RomStore::Result::added:
+      ++added;
+      added_files.push_back(out.sha256 + ".rom");
+      break;
+    case RomStore::Result::duplicate: ++duplicates; break;
+    case RomStore::Result::rejected:
+      ++rejected;
+      ++reasons[out.reason];
+      failures.push_back(item + ": not stored: " + out.reason);
+      break;
+  }
+}
+
+void HarvestReport::fail(const std::string& reason, const std::string& sentence) {
+  ++failed;
+  ++reasons[reason];
+  failures.push_back(sentence);
 }
 
 }  // namespace gpuinit::harvest

@@ -57,16 +57,12 @@ HarvestReport harvest_sysfs(RomStore& store, const fs::path& sysfs_root, const P
     if (progress) progress(done++, unsigned(displays.size()), bdf);
     const fs::path rom = dev / "rom";
     if (!fs::exists(rom, ec)) {
-      ++rep.failed;
-      ++rep.reasons["no-rom-file"];
-      rep.failures.push_back(bdf + ": has no rom file (no option ROM exposed)");
+      rep.fail("no-rom-file", bdf + ": has no rom file (no option ROM exposed)");
       continue;
     }
     const bool real = is_sysfs(rom);
     if (real && !write_flag(rom, "1\n")) {
-      ++rep.failed;
-      ++rep.reasons["permission"];
-      rep.failures.push_back(bdf + ": cannot enable " + rom.string() + ": " + std::strerror(errno) +
+      rep.fail("permission", bdf + ": cannot enable " + rom.string() + ": " + std::strerror(errno) +
                              (errno == EACCES || errno == EPERM ? " (run as root)" : ""));
       continue;
     }
@@ -81,26 +77,14 @@ HarvestReport harvest_sysfs(RomStore& store, const fs::path& sysfs_root, const P
     }
     if (real) write_flag(rom, "0\n");
     if (bytes.empty()) {
-      ++rep.failed;
-      ++rep.reasons["empty-rom"];
-      rep.failures.push_back(bdf + ": the ROM read back empty (the BAR may be disabled or shadowed)");
+      rep.fail("empty-rom", bdf + ": the ROM read back empty (the BAR may be disabled or shadowed)");
       continue;
     }
     ManifestEntry meta;
     meta.source = "sysfs";
     meta.source_id = bdf;
     meta.name = bdf;
-    auto out = store.add(bytes, meta);
-    if (out.result == RomStore::Result::added) {
-      ++rep.added;
-      rep.added_files.push_back(out.sha256 + ".rom");
-    } else if (out.result == RomStore::Result::duplicate) {
-      ++rep.duplicates;
-    } else {
-      ++rep.rejected;
-      ++rep.reasons[out.reason];
-      rep.failures.push_back(bdf + ": " + out.reason);
-    }
+    rep.account(store.add(bytes, meta), bdf);
   }
   return rep;
 }

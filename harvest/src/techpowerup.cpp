@@ -126,11 +126,7 @@ HarvestReport harvest_techpowerup(HttpClient& http, RomStore& store, const TpuQu
       if (q.limit && rep.added + rep.duplicates + rep.skipped >= q.limit) break;
       continue;
     }
-    auto fail = [&](const std::string& reason, const std::string& sentence) {
-      ++rep.failed;
-      ++rep.reasons[reason];
-      rep.failures.push_back(sentence);
-    };
+    auto fail = [&](const std::string& reason, const std::string& sentence) { rep.fail(reason, sentence); };
     try {
       const HttpResponse page = http.fetch(e.url);
       if (page.status != 200 || page.truncated) {
@@ -153,19 +149,7 @@ HarvestReport harvest_techpowerup(HttpClient& http, RomStore& store, const TpuQu
       meta.url = e.url;
       meta.name = !dl.title.empty() ? dl.title : e.name;
       const auto* bytes = reinterpret_cast<const std::uint8_t*>(rom.body.data());
-      auto out = store.add({bytes, rom.body.size()}, meta);
-      switch (out.result) {
-        case RomStore::Result::added:
-          ++rep.added;
-          rep.added_files.push_back(out.sha256 + ".rom");
-          break;
-        case RomStore::Result::duplicate: ++rep.duplicates; break;
-        case RomStore::Result::rejected:
-          ++rep.rejected;
-          ++rep.reasons[out.reason];
-          rep.failures.push_back(dl.url + ": not stored: " + out.reason);
-          break;
-      }
+      rep.account(store.add({bytes, rom.body.size()}, meta), dl.url);
     } catch (const MarkupError& ex) {
       fail("markup-changed", ex.what());
     } catch (const HttpError& ex) {

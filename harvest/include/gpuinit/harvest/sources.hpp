@@ -19,6 +19,11 @@ struct HarvestReport {
   std::map<std::string, unsigned> reasons;  // rejection/failure reason -> count
   std::vector<std::string> failures;        // one sentence each (which item, why)
   std::vector<std::string> added_files;     // store file names added this run
+
+  // Counts what RomStore::add said of `item` (a URL, a path, a PCI address).
+  void account(const RomStore::Outcome& out, const std::string& item);
+  // Counts a failure before anything reached the store.
+  void fail(const std::string& reason, const std::string& sentence);
 };
 
 using Progress = std::function<void(unsigned done, unsigned total, const std::string& item)>;
