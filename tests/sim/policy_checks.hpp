@@ -134,6 +134,13 @@ inline void check_indexed(gpuinit::replay::Target& t) {
   std::vector<std::uint64_t> got;
   for (int i = 0; i < 6; ++i) got.push_back(t.read(at(Space::vga_io, 0x3C9)));
   CHECK(got == std::vector<std::uint64_t>{0x3F, 0x20, 0x01, 0x02, 0x03, 0x04});
+  // Palette bytes directly (vga_dac offset = entry * 3 + component): one component
+  // changes, its neighbours keep their values.
+  t.write(at(Space::vga_dac, 0x10 * 3 + 1), 0x2A);
+  CHECK(t.read(at(Space::vga_dac, 0x10 * 3 + 0)) == 0x3Fu);
+  CHECK(t.read(at(Space::vga_dac, 0x10 * 3 + 1)) == 0x2Au);
+  CHECK(t.read(at(Space::vga_dac, 0x10 * 3 + 2)) == 0x01u);
+  CHECK(t.read(at(Space::vga_dac, 0x11 * 3 + 0)) == 0x02u);
 }
 
 }  // namespace simtest

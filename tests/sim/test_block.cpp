@@ -59,7 +59,7 @@ TEST_CASE("decoder: accesses that cannot be expressed are refused with the acces
   CHECK_THROWS_WITH(d.execute(mmio(6, 32), false, 0, none), Catch::Contains("mmio bar 0 offset 0x6"));
   CHECK_THROWS_WITH(d.execute(at(gpuinit::Space::named, 1, 8, 0, "nope"), false, 0, none), Catch::Contains("nope"));
   CHECK_THROWS(d.execute(mmio(std::uint64_t{1} << 33), false, 0, none));
-  CHECK_THROWS(d.execute(at(gpuinit::Space::vga_dac, 0), false, 0, none));
+  CHECK_THROWS_WITH(d.execute(at(gpuinit::Space::vga_dac, 0x300), false, 0, none), Catch::Contains("0x0-0x2ff"));
   CHECK_THROWS(d.execute(at(gpuinit::Space::vga_seq, 0x100), false, 0, none));
 }
 
