@@ -1,6 +1,8 @@
 // gpu-init pipeline [ROM] [--map MAP] [--target model|sim] [-o DIR] [--setup FILE]
 //                   [--replay-map MAP] [--reproducible] [--json] [-q]
 // extract -> reduce -> validate -> replay -> diff; the stages live in gpuinit_pipeline.
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iomanip>
@@ -12,6 +14,8 @@
 #endif
 #include "commands.hpp"
 #include "gpuinit/format/file_io.hpp"
+#include "gpuinit/harvest/rom_check.hpp"
+#include "gpuinit/harvest/sources.hpp"
 #include "gpuinit/pipeline/pipeline.hpp"
 #include "gpuinit/replay/targets.hpp"
 
@@ -36,6 +40,13 @@ struct PipelineConfig {
   bool reproducible = false;
   bool json = false;
   bool quiet = false;
+  // Harvest first (--source): the ROMs found are then run one by one.
+  std::string source;
+  std::string gpu, vendor;
+  std::string base_url = "https://www.techpowerup.com";
+  std::string roms_dir = "roms";
+  unsigned limit = 1;
+  unsigned delay_ms = 1000;
 };
 
 // The replay targets this program has. A target library adds itself here with one line,
@@ -164,6 +175,48 @@ int run_pipeline_cmd(const PipelineConfig& c) {
   return res.exit_code();
 }
 
+// --source: harvest into the ROM store, then the pipeline on each ROM this harvest added.
+int harvest_then_pipeline(const PipelineConfig& c) {
+  namespace hv = gpuinit::harvest;
+  hv::RomStore store(c.roms_dir, hv::check_rom);
+  hv::HarvestReport rep;
+  if (c.source == "techpowerup") {
+    if (c.delay_ms < 1000 && c.base_url.find("techpowerup.com") != std::string::npos) {
+      std::cerr << "gpu-init pipeline: --delay-ms below 1000 is only for other servers than the public site\n";
+      return kError;
+    }
+    hv::HttpOptions o;
+    o.delay = std::chrono::milliseconds(c.delay_ms);
+    hv::HttpClient http(o);
+    hv::TpuQuery q;
+    q.base_url = c.base_url;
+    q.gpu = c.gpu;
+    q.vendor = c.vendor;
+    q.limit = c.limit;
+    rep = hv::harvest_techpowerup(http, store, q);
+  } else {
+    std::cerr << "gpu-init pipeline: --source " << c.source << ": only techpowerup is harvested here "
+              << "(use gpu-init harvest for folders and sysfs, then run the pipeline on a file)\n";
+    return kError;
+  }
+  for (const auto& f : rep.failures) std::cerr << "  " << f << "\n";
+  std::cerr << "🔍 Harvested " << rep.added << " new ROM(s) into " << c.roms_dir << " (" << rep.skipped
+            << " already harvested, " << rep.rejected << " rejected, " << rep.failed << " failed)\n";
+  if (rep.added_files.empty()) {
+    std::cerr << "❌ No new ROM to run the pipeline on\n";
+    return kFindings;
+  }
+  int worst = kOk;
+  for (const auto& file : rep.added_files) {
+    PipelineConfig one = c;
+    one.source.clear();
+    one.rom = (fs::path(c.roms_dir) / file).string();
+    if (!c.out_dir.empty() && rep.added_files.size() > 1) one.out_dir = (fs::path(c.out_dir) / file.substr(0, 16)).string();
+    worst = std::max(worst, run_pipeline_cmd(one));
+  }
+  return worst;
+}
+
 }  // namespace
 
 Subcommand add_pipeline(CLI::App& root) {
@@ -189,9 +242,17 @@ Subcommand add_pipeline(CLI::App& root) {
                 "Fixed time stamp (SOURCE_DATE_EPOCH, else 1970) and no tool version in the outputs");
   app->add_flag("--json", cfg->json, "Print the report (as report.json) on stdout instead of the summary");
   app->add_flag("-q,--quiet", cfg->quiet, "No progress lines on stderr");
+  auto* hg = app->add_option_group("harvest", "Harvest first, then run the pipeline on each ROM found");
+  hg->add_option("--source", cfg->source, "techpowerup: the public VGA BIOS collection");
+  hg->add_option("--gpu", cfg->gpu, "Model filter, e.g. \"Radeon 9200\"");
+  hg->add_option("--vendor", cfg->vendor, "Manufacturer filter, e.g. AMD");
+  hg->add_option("--base-url", cfg->base_url, "Site root (a mirror or a test server)")->capture_default_str();
+  hg->add_option("--limit", cfg->limit, "ROMs to harvest")->capture_default_str();
+  hg->add_option("--delay-ms", cfg->delay_ms, "Milliseconds between requests")->capture_default_str();
+  hg->add_option("--roms-dir", cfg->roms_dir, "The ROM store")->capture_default_str();
   app->footer("Outputs: raw.trace.jsonl, sequence.json, replay.trace.jsonl, report.json.\n"
               "Exit codes: 0 every stage passed, 1 a stage found a problem, 2 usage or internal error.");
-  return {app, [cfg] { return run_pipeline_cmd(*cfg); }};
+  return {app, [cfg] { return cfg->source.empty() ? run_pipeline_cmd(*cfg) : harvest_then_pipeline(*cfg); }};
 }
 
 }  // namespace gpuinit::cli

@@ -60,3 +60,16 @@ TEST_CASE("cli: the public site cannot be hammered") {
   auto r = run("harvest --source techpowerup --delay-ms 10 --output-dir " + (dir.path / "roms").string());
   CHECK(r.rc == 2);
 }
+
+TEST_CASE("cli: pipeline --source techpowerup harvests then runs every stage on what it found") {
+  FixtureServer server;
+  TempDir dir;
+  const auto roms = (dir.path / "roms").string(), out = (dir.path / "out").string();
+  auto r = run("pipeline --source techpowerup --gpu 'Radeon 9200' --limit 1 --delay-ms 0 --base-url " +
+               server.base_url() + " --roms-dir " + roms + " -o " + out);
+  CHECK(r.rc == 0);
+  CHECK_THAT(r.out, Catch::Contains("Pipeline complete"));
+  CHECK(fs::exists(dir.path / "roms" / "manifest.json"));
+  CHECK(fs::exists(dir.path / "out" / "sequence.json"));
+  CHECK(fs::exists(dir.path / "out" / "report.json"));
+}
