@@ -46,17 +46,6 @@ Classification from_stop(x86::PcStop s) {
   return Classification::fault;
 }
 
-// The card the virtual PC presents by default (see x86::PcConfig), for sizing VRAM.
-DeviceInfo default_card(const rom::Image& img) {
-  DeviceInfo d;
-  d.vendor = img.vendor_id.value_or(0);
-  d.device = img.device_id.value_or(0);
-  d.class_code = img.class_code.value_or(0x030000);
-  d.vga_decode = true;
-  d.bars = {{0, BarKind::mem32, 16u << 20, true}, {1, BarKind::io, 256, false}, {2, BarKind::mem32, 64u << 10, false}};
-  return d;
-}
-
 std::string describe_chain(const rom::RomInfo& info) {
   std::string s;
   for (const rom::Image& im : info.images) {
@@ -138,7 +127,7 @@ std::vector<ImageResult> PipelineProcessor::process(std::span<const std::uint8_t
     cfg.max_instructions = opt.max_instructions;
     cfg.timeout_s = opt.timeout_s;
     cfg.ns_per_instruction = std::max<std::uint64_t>(1, opt.ns_per_instruction);
-    SpinBreaker model(std::make_unique<GenericModel>(generic_options_for(default_card(im))));
+    SpinBreaker model(std::make_unique<GenericModel>(generic_options_for(x86::presented_device(code, cfg))));
     x86::PcResult run = x86::run_option_rom(code, cfg, model);
     run.trace.header.source = "extract:" + std::string(name) + "#image" + std::to_string(idx);
     r.instructions = run.instructions;
@@ -153,7 +142,7 @@ std::vector<ImageResult> PipelineProcessor::process(std::span<const std::uint8_t
       r.run = std::string(classification_name(stop));
       r.detail = "ISA ROM (no PCIR), run with the PCI environment" + (run.ok() ? std::string() : ": " + run.message);
     }
-    if (run.truncated) r.detail += (r.detail.empty() ? "" : "; ") + std::string("trace truncated");
+    if (run.truncated) r.detail += (r.detail.empty() ? "" : "; ") + std::string("stopped at the event budget");
     const std::string stem = "image" + std::to_string(idx);
     if (write_traces_) write_file_atomic(dir / (stem + ".trace.jsonl"), write_trace(run.trace));
 

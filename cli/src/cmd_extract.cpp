@@ -122,7 +122,7 @@ Subcommand add_extract(CLI::App& root) {
   app->add_option("-o,--output", opt->output, "File to write: the trace (JSON Lines), or the sequence with --format reduced (default stdout)");
   app->add_option("--image", opt->image, "Index of the image in the ROM's chain (default: the first x86 image)")
       ->check(CLI::NonNegativeNumber);
-  app->add_option("--model", opt->model, "What answers reads: generic, capture:FILE or map:FILE")
+  app->add_option("--model", opt->model, "What answers reads: generic (answers what was written), generic+spin (that, with VRAM behind the BARs and spin loops ended as batch does), capture:FILE or map:FILE")
       ->capture_default_str();
   app->add_option("--max-instructions", opt->max_instructions, "Instruction budget")->capture_default_str();
   app->add_option("--timeout", opt->timeout_s, "Wall-clock limit in seconds (0: none)")->capture_default_str();

@@ -15,10 +15,18 @@ SpinBreaker::Key SpinBreaker::key_of(const Access& a) {
              a.offset, a.width};
 }
 
-std::uint64_t SpinBreaker::candidate(std::uint64_t seen, unsigned width, std::uint32_t k) noexcept {
-  const std::uint64_t mask = width_mask(width);
-  if (k == 0) return ~seen & mask;
-  return (seen ^ (std::uint64_t{1} << (k - 1))) & mask;
+// Candidate k for a read that gave `seen`, changing only the bits of `free`.
+std::uint64_t SpinBreaker::candidate(std::uint64_t seen, std::uint64_t free, std::uint32_t k) noexcept {
+  if (k == 0) return (~seen & free) | (seen & ~free);
+  if (k == 1) return seen & ~free;
+  // Bit flips, lowest free bit first; past the last free bit, the complement again.
+  std::uint32_t i = k - 2;
+  for (unsigned b = 0; b < 64; ++b)
+    if ((free >> b) & 1u) {
+      if (i == 0) return seen ^ (std::uint64_t{1} << b);
+      --i;
+    }
+  return (~seen & free) | (seen & ~free);
 }
 
 // The read stream left the loop (a write, or a read that breaks the cycle): the last
@@ -33,6 +41,47 @@ void SpinBreaker::loop_left() {
   period_ = 0;
 }
 
+// The watching side: does this access repeat the one p before it (p = the current period)?
+void SpinBreaker::observe(const Key& k, bool write, std::uint64_t v) {
+  unsigned p = 0;
+  for (unsigned q = 1; q <= kMaxSpinPeriod && q <= count_ && p == 0; ++q) {
+    const Seen& s = back(q);
+    if (s.write == write && s.value == v && s.key == k) p = q;
+  }
+  if (p != 0 && p == period_) {
+    ++streak_;
+  } else {
+    period_ = p;
+    streak_ = p ? 1 : 0;
+  }
+}
+
+void SpinBreaker::push(Key k, bool write, std::uint64_t v) {
+  ring_[head_] = Seen{std::move(k), write, v};
+  head_ = (head_ + 1) % kMaxSpinPeriod;
+  if (count_ < kMaxSpinPeriod) ++count_;
+}
+
+// Bytes of a read that the cycle itself just wrote (an index register read back together
+// with its data port, `out 0x3D6, al; in ax, 0x3D6`) keep their value: the loop tests the
+// other bytes, and changing the echo would change the index it writes next time round.
+std::uint64_t SpinBreaker::answer_mask(const Key& k) const noexcept {
+  const auto& [space, name, bar, off, width] = k;
+  const unsigned n = valid_width(width) ? width / 8u : 1u;
+  std::uint64_t frozen = 0;
+  for (unsigned q = 1; q <= count_ && q <= kMaxSpinPeriod; ++q) {
+    const Seen& s = back(q);
+    if (!s.write) continue;
+    const auto& [ws, wname, wbar, woff, wwidth] = s.key;
+    if (ws != space || wbar != bar || wname != name) continue;
+    const unsigned wn = valid_width(wwidth) ? wwidth / 8u : 1u;
+    for (unsigned i = 0; i < n; ++i)
+      if (off + i >= woff && off + i < woff + wn) frozen |= std::uint64_t{0xFF} << (8 * i);
+  }
+  const std::uint64_t all = width_mask(valid_width(width) ? width : 8);
+  return (frozen & all) == all ? all : all & ~frozen;
+}
+
 std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
   loop_exit_ = false;
   const std::uint64_t v = inner_->read(a, now_ns);
@@ -41,16 +90,16 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
   std::uint64_t answer = v;
 
   if (phase_ == Phase::breaking) {
-    // Still in the cycle (same location as one period ago): the last candidate failed.
-    if (count_ >= period_ && ring_[(head_ + kMaxSpinPeriod - period_) % kMaxSpinPeriod].key == k) {
-      if (tries_ >= period_ * (width + 1)) {  // every candidate was tried: watch again
+    // Still in the cycle (the read one period ago was this location): the last candidate failed.
+    if (count_ >= period_ && !back(period_).write && back(period_).key == k) {
+      if (tries_ >= period_ * (width + 2)) {  // every candidate was tried: watch again
         ++stats_.given_up;
         phase_ = Phase::watching;
         streak_ = 0;
       } else {
         ++tries_;
-        cand_ = (cand_ + 1) % (width + 1);
-        answer = candidate(v, width, cand_);
+        cand_ = (cand_ + 1) % (width + 2);
+        answer = candidate(v, answer_mask(k), cand_);
         last_cand_key_ = k;
         ++stats_.candidates;
         loop_exit_ = true;
@@ -61,42 +110,35 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
   }
 
   if (phase_ == Phase::watching) {
-    // The shortest period p (1..kMaxSpinPeriod) at which this read repeats an earlier one
-    // (same location, same value).
-    unsigned p = 0;
-    for (unsigned q = 1; q <= kMaxSpinPeriod && q <= count_ && p == 0; ++q) {
-      const Seen& s = ring_[(head_ + kMaxSpinPeriod - q) % kMaxSpinPeriod];
-      if (s.key == k && s.value == v) p = q;
-    }
-    if (p != 0 && p == period_) {
-      ++streak_;
-    } else {
-      period_ = p;
-      streak_ = p ? 1 : 0;
-    }
+    observe(k, false, v);
     if (period_ != 0 && streak_ + period_ >= opt_.threshold) {
       ++stats_.spins;
       phase_ = Phase::breaking;
       tries_ = 1;
       auto it = learned_.find(k);
-      cand_ = it != learned_.end() && it->second <= width ? it->second : 0;
-      answer = candidate(v, width, cand_);
+      cand_ = it != learned_.end() && it->second <= width + 1 ? it->second : 0;
+      answer = candidate(v, answer_mask(k), cand_);
       last_cand_key_ = k;
       ++stats_.candidates;
       loop_exit_ = true;
     }
   }
 
-  ring_[head_] = Seen{std::move(k), v};
-  head_ = (head_ + 1) % kMaxSpinPeriod;
-  if (count_ < kMaxSpinPeriod) ++count_;
+  push(std::move(k), false, v);
   return answer;
 }
 
 void SpinBreaker::write(const Access& a, std::uint64_t value, std::uint64_t now_ns) {
   loop_exit_ = false;
-  loop_left();
-  count_ = 0;  // a write separates what came before from what follows
+  Key k = key_of(a);
+  const std::uint64_t v = value & width_mask(valid_width(a.width) ? a.width : 8);
+  if (phase_ == Phase::breaking) {
+    // A write that repeats the one a period ago (the index of an indexed poll) keeps the
+    // cycle; any other write leaves it.
+    if (!(count_ >= period_ && back(period_).write && back(period_).value == v && back(period_).key == k)) loop_left();
+  }
+  if (phase_ == Phase::watching) observe(k, true, v);
+  push(std::move(k), true, v);
   inner_->write(a, value, now_ns);
 }
 

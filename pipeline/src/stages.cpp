@@ -8,6 +8,7 @@
 
 #include "gpuinit/devices/capture_model.hpp"
 #include "gpuinit/devices/generic_model.hpp"
+#include "gpuinit/devices/spin_breaker.hpp"
 #include "gpuinit/devices/map_model.hpp"
 #include "gpuinit/format/file_io.hpp"
 #include "gpuinit/format/hash.hpp"
@@ -104,6 +105,10 @@ ExtractResult extract(const ExtractInput& in) {
       if (!model) return fail(Status::error, "register map " + map->name + ": " + first_problem(problems, "unusable map"));
     } else if (in.model == "generic") {
       model = std::make_unique<GenericModel>();
+    } else if (in.model == "generic+spin") {
+      // What batch runs vendor ROMs against: VRAM behind the card's memory BARs and the
+      // legacy window, and the spin-breaking policy (docs/devices.md).
+      model = std::make_unique<SpinBreaker>(std::make_unique<GenericModel>(generic_options_for(x86::presented_device(code, cfg))));
     } else if (in.model.rfind("capture:", 0) == 0) {
       const std::string file = in.model.substr(8);
       auto t = load_trace(read_file_text(file));
@@ -113,7 +118,7 @@ ExtractResult extract(const ExtractInput& in) {
       capture = c.get();
       model = std::move(c);
     } else {
-      return fail(Status::error, "the model must be generic, capture:FILE or map:FILE (got '" + in.model + "')");
+      return fail(Status::error, "the model must be generic, generic+spin, capture:FILE or map:FILE (got '" + in.model + "')");
     }
   } catch (const std::exception& e) {
     return fail(Status::error, e.what());
@@ -129,7 +134,7 @@ ExtractResult extract(const ExtractInput& in) {
   r.instructions = res.instructions;
   r.t_ns = res.t_ns;
   r.truncated = res.truncated;
-  if (r.truncated) r.warnings.push_back("trace truncated at " + std::to_string(x86::kMaxTraceEvents) + " events");
+  if (r.truncated) r.warnings.push_back("the run stopped at the event budget of " + std::to_string(x86::kMaxTraceEvents) + " events");
   if (capture) {
     const auto s = capture->stats();
     if (s.past_end || s.unknown)

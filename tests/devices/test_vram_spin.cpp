@@ -110,18 +110,18 @@ TEST_CASE("spin: the threshold-th identical read answers the complement, flagged
   CHECK(s.stats().candidates == 1);
 }
 
-TEST_CASE("spin: when a candidate fails the next ones flip one bit at a time") {
+TEST_CASE("spin: when a candidate fails the next are zero then one bit flipped at a time") {
   auto inner = std::make_unique<GenericModel>();
   inner->write(acc(Space::io, 0x4, 8, 1), 0x81, 0);
   SpinBreaker s(std::move(inner), SpinOptions{4});
   const Access st = acc(Space::io, 0x4, 8, 1);
   for (int i = 0; i < 3; ++i) CHECK(s.read(st, 0) == 0x81u);
   std::vector<std::uint64_t> got;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 5; ++i) {
     got.push_back(s.read(st, 0));
     CHECK(s.take_loop_exit());
   }
-  CHECK(got == std::vector<std::uint64_t>{0x7E, 0x80, 0x83, 0x85});
+  CHECK(got == std::vector<std::uint64_t>{0x7E, 0x00, 0x80, 0x83, 0x85});
 }
 
 TEST_CASE("spin: the candidate that worked is tried first next time (learning)") {
@@ -129,11 +129,12 @@ TEST_CASE("spin: the candidate that worked is tried first next time (learning)")
   const Access st = acc(Space::mmio, 0x100, 32, 0);
   for (int i = 0; i < 3; ++i) (void)s.read(st, 0);
   CHECK(s.read(st, 0) == 0xFFFFFFFFu);  // candidate 0 fails
-  CHECK(s.read(st, 0) == 0x1u);         // candidate 1 ends the loop
+  CHECK(s.read(st, 0) == 0x0u);         // candidate 1 (zero) fails
+  CHECK(s.read(st, 0) == 0x1u);         // candidate 2 ends the loop
   (void)s.read(acc(Space::mmio, 0x104, 32, 0), 0);
   CHECK(s.stats().ended == 1);
   for (int i = 0; i < 3; ++i) CHECK(s.read(st, 0) == 0u);
-  CHECK(s.read(st, 0) == 0x1u);  // learned: starts at candidate 1
+  CHECK(s.read(st, 0) == 0x1u);  // learned: starts at candidate 2
   CHECK(s.take_loop_exit());
 }
 
@@ -141,13 +142,13 @@ TEST_CASE("spin: after every candidate failed the policy watches again and retri
   SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{4});
   const Access st = acc(Space::vga_io, 0x3DA, 8);
   std::vector<int> flags;
-  for (int i = 0; i < 3 + 9 + 1 + 1 + 1; ++i) {
+  for (int i = 0; i < 3 + 10 + 1 + 1 + 1; ++i) {
     (void)s.read(st, 0);
     flags.push_back(s.take_loop_exit() ? 1 : 0);
   }
-  // 3 watched, 9 candidates (complement, 8 bit flips); the give-up read already repeats
-  // the one before it (2 reads of the 4), one more watched, a new round.
-  CHECK(flags == std::vector<int>{0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1});
+  // 3 watched, 10 candidates (complement, zero, 8 bit flips); the give-up read already
+  // repeats the one before it (2 reads of the 4), one more watched, a new round.
+  CHECK(flags == std::vector<int>{0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1});
   CHECK(s.stats().given_up == 1);
   CHECK(s.stats().spins == 2);
 }
@@ -163,14 +164,14 @@ TEST_CASE("spin: a two-register wait loop is a spin with period 2") {
     got.push_back(s.read(acc(Space::vga_io, 0x3BA, 8), 0));
     flagged += s.take_loop_exit();
   }
-  // Reads 1-7 watched; read 8 (0x3BA) gets the complement, read 9 (0x3C2) bit 0 flipped...
-  CHECK(got == std::vector<std::uint64_t>{0, 0, 0, 0, 0, 0, 0, 0xFF, 0x01, 0x02, 0x04, 0x08});
+  // Reads 1-7 watched; read 8 (0x3BA) gets the complement, read 9 (0x3C2) zero, then bit 0 flipped...
+  CHECK(got == std::vector<std::uint64_t>{0, 0, 0, 0, 0, 0, 0, 0xFF, 0x00, 0x01, 0x02, 0x04});
   CHECK(flagged == 5);
   s.write(acc(Space::vga_io, 0x3C0, 8), 0, 0);
   CHECK(s.stats().ended == 1);
 }
 
-TEST_CASE("spin: reads whose values change, or with writes between them, are no spin") {
+TEST_CASE("spin: reads whose values change, or with changing writes between them, are no spin") {
   auto inner = std::make_unique<GenericModel>();
   GenericModel* g = inner.get();
   SpinBreaker s(std::move(inner), SpinOptions{4});
@@ -179,12 +180,42 @@ TEST_CASE("spin: reads whose values change, or with writes between them, are no 
     CHECK(s.read(acc(Space::vga_io, 0x3C9, 8), 0) == std::uint64_t(i));
     CHECK_FALSE(s.take_loop_exit());
   }
-  for (int i = 0; i < 100; ++i) {
-    s.write(acc(Space::vga_io, 0x3D4, 8), 0x0C, 0);
+  for (int i = 0; i < 100; ++i) {  // a register dump: the index changes every time
+    s.write(acc(Space::vga_io, 0x3D4, 8), std::uint64_t(i), 0);
     CHECK(s.read(acc(Space::vga_io, 0x3D5, 8), 0) == 0u);
     CHECK_FALSE(s.take_loop_exit());
   }
+  for (int i = 0; i < 100; ++i) {  // a fill: writes alone are never answered
+    s.write(acc(Space::vga_io, 0x3C9, 8), 0, 0);
+    CHECK_FALSE(s.take_loop_exit());
+  }
   CHECK(s.stats().spins == 0);
+}
+
+TEST_CASE("spin: an indexed poll (same index written then the data read) is a spin with period 2") {
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{8});
+  // out 0x3D6, 0xD2; in ax, 0x3D6; test ah, 1; jz: the write repeats, the read is answered.
+  std::vector<std::uint64_t> got;
+  for (int i = 0; i < 6; ++i) {
+    s.write(acc(Space::vga_io, 0x3D6, 8), 0xD2, 0);
+    CHECK_FALSE(s.take_loop_exit());
+    got.push_back(s.read(acc(Space::vga_io, 0x3D6, 16), 0));
+  }
+  // Accesses 1-7 watched (the 4th read is the 8th access): complement, zero, bit flips.
+  // The index byte the loop wrote reads back unchanged; the data byte gets the candidates.
+  CHECK(got == std::vector<std::uint64_t>{0xD2, 0xD2, 0xD2, 0xFFD2, 0xD2, 0x1D2});
+  CHECK(s.stats().spins == 1);
+  s.write(acc(Space::vga_io, 0x3D6, 8), 0xD3, 0);  // another index: the loop was left
+  CHECK(s.stats().ended == 1);
+  // A write of another value inside the cycle ends it too.
+  SpinBreaker t(std::make_unique<GenericModel>(), SpinOptions{4});
+  for (int i = 0; i < 2; ++i) {
+    t.write(acc(Space::io, 0x0, 8, 1), 0x05, 0);
+    (void)t.read(acc(Space::io, 0x1, 8, 1), 0);
+  }
+  CHECK(t.take_loop_exit());
+  t.write(acc(Space::io, 0x0, 8, 1), 0x06, 0);
+  CHECK(t.stats().ended == 1);
 }
 
 TEST_CASE("spin: the answers are a function of the access stream (deterministic)") {

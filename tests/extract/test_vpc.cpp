@@ -166,3 +166,19 @@ TEST_CASE("image chain walk") {
   REQUIRE(imgs.size() == 1);
   CHECK(imgs[0].length == rom.size());
 }
+
+TEST_CASE("event budget: the run stops as budget when the trace is full") {
+  auto cfg = card();
+  cfg.max_events = 4;
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("decode"), cfg, model);
+  CHECK(r.stop == x86::PcStop::budget);
+  CHECK(r.truncated);
+  CHECK(r.trace.events.size() == 4);
+  CHECK(r.message.find("event budget of 4") != std::string::npos);
+  cfg.max_events = 10;  // exactly what the ROM makes: it completes
+  GenericModel model2;
+  const auto r2 = x86::run_option_rom(asm_rom("decode"), cfg, model2);
+  CHECK(r2.stop == x86::PcStop::completed);
+  CHECK_FALSE(r2.truncated);
+}

@@ -1,19 +1,26 @@
 // The spin-breaking policy, as a decorator over any DeviceModel.
 //
 // A ROM that waits on a status bit reads one location over and over (or a short cycle of
-// locations: `in 0x3C2; in 0x3BA; test; jz`). On a model that never changes that bit (the
-// generic model answers what was written) the loop would run until the instruction budget.
-// The SpinBreaker watches the read stream: a spin is a run of reads, with no write among
-// them, that repeats with a period p of 1..kMaxSpinPeriod reads (each read has the location
-// and value of the read p before it) for `threshold` reads in all. The read that completes
-// it, and each further read that continues the cycle, is answered with a candidate value
-// computed from the value the inner model gave that read:
+// accesses: `in 0x3C2; in 0x3BA; test; jz`, or an indexed read `out 0x3D6, 0xD2; in 0x3D7`).
+// On a model that never changes that bit (the generic model answers what was written) the
+// loop would run until the instruction budget. The SpinBreaker watches the access stream: a
+// spin is a run of accesses that repeats with a period p of 1..kMaxSpinPeriod accesses (each
+// access has the location, direction and value of the access p before it) for `threshold`
+// accesses in all, with at least one read in the cycle. Writes may be part of the cycle only
+// when they repeat exactly (an index register set to the same index each time round); any
+// other write ends the cycle. The read that completes the spin, and each further read that
+// continues the cycle, is answered with a candidate value computed from the value the inner
+// model gave that read:
 //   candidate 0: its complement (within the access width);
-//   candidate k (1..width): it with bit k-1 flipped (set if clear, cleared if set), bit 0 first.
+//   candidate 1: zero (a down-counter or a busy field waited on to clear);
+//   candidate k (2..width+1): it with bit k-2 flipped (set if clear, cleared if set), bit 0 first.
+// Bytes of the read that a write of the cycle covers (an index register read back with its
+// data port) keep the inner value; candidates change only the other bytes (and the bit
+// flips go over those bits only).
 // Candidates advance by one per read answered, across the locations of the cycle. The first
-// write, or a read that breaks the cycle, confirms the last candidate: the policy remembers
+// access that breaks the cycle (a different write, a read elsewhere) confirms the last candidate: the policy remembers
 // it for that location (learning: the next spin answered first at that location starts with
-// it). After p * (width+1) candidates the policy gives up on that round and counts again,
+// it). After p * (width+2) candidates the policy gives up on that round and counts again,
 // so a wait routine called in a loop gets a fresh round every `threshold` reads.
 //
 // Every candidate answer sets the loop-exit flag (take_loop_exit()), so the trace marks it
@@ -38,7 +45,8 @@ inline constexpr std::uint32_t kDefaultSpinThreshold = 64;
 // Locations whose successful candidate is remembered (then new ones start at candidate 0).
 inline constexpr std::size_t kMaxSpinLearned = 4096;
 // Longest cycle of reads recognised as one spin (status loops read at most a few registers).
-inline constexpr unsigned kMaxSpinPeriod = 4;
+// (with the index writes of indexed registers, up to 8 accesses).
+inline constexpr unsigned kMaxSpinPeriod = 8;
 
 struct SpinOptions {
   std::uint32_t threshold = kDefaultSpinThreshold;  // at least 2
@@ -68,20 +76,25 @@ class SpinBreaker final : public DeviceModel {
   enum class Phase : std::uint8_t { watching, breaking };
   struct Seen {
     Key key;
+    bool write = false;
     std::uint64_t value = 0;
   };
   static Key key_of(const Access& a);
-  static std::uint64_t candidate(std::uint64_t seen, unsigned width, std::uint32_t k) noexcept;
+  static std::uint64_t candidate(std::uint64_t seen, std::uint64_t free, std::uint32_t k) noexcept;
   void loop_left();
+  [[nodiscard]] const Seen& back(unsigned p) const noexcept { return ring_[(head_ + kMaxSpinPeriod - p) % kMaxSpinPeriod]; }
+  void observe(const Key& k, bool write, std::uint64_t v);
+  [[nodiscard]] std::uint64_t answer_mask(const Key& k) const noexcept;
+  void push(Key k, bool write, std::uint64_t v);
 
   std::unique_ptr<DeviceModel> inner_;
   SpinOptions opt_;
   SpinStats stats_;
-  Seen ring_[kMaxSpinPeriod];  // the last reads since the last write, oldest first from head_
+  Seen ring_[kMaxSpinPeriod];  // the last accesses, oldest first from head_
   unsigned head_ = 0, count_ = 0;
   Phase phase_ = Phase::watching;
   unsigned period_ = 0;      // period of the current streak (0: none)
-  std::uint32_t streak_ = 0; // reads that repeated the read period_ before them
+  std::uint32_t streak_ = 0; // accesses that repeated the access period_ before them
   std::uint32_t cand_ = 0;   // current candidate index
   std::uint32_t tries_ = 0;  // candidates given in this round
   Key last_cand_key_;

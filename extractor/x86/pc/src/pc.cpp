@@ -106,7 +106,7 @@ struct PitChannel {
 class Machine final : public Bus {
  public:
   Machine(std::span<const u8> image, const PcConfig& cfg, DeviceModel& model)
-      : cfg_(cfg), model_(model), cpu_(*this) {
+      : cfg_(cfg), model_(model), cpu_(*this), max_events_(cfg.max_events ? cfg.max_events : kMaxTraceEvents) {
     trace_.reserve(kTraceReserve);
     const std::size_t n = std::min<std::size_t>(image.size(), kRomWindow);
     std::memcpy(&low_[kRomBase], image.data(), n);
@@ -183,11 +183,17 @@ class Machine final : public Bus {
 
   // ------------------------------------------------------------------ time and trace
   [[nodiscard]] u64 now() const { return cpu_.icount() * cfg_.ns_per_instruction + extra_ns_; }
-  void record(const Access& a, Dir d, u64 value) {
-    if (trace_.size() >= kMaxTraceEvents) {
+  // The event budget: the run stops at the instruction boundary after the last event kept.
+  [[nodiscard]] bool event_budget_left() {
+    if (trace_.size() < max_events_) return true;
+    if (!truncated_) {
       truncated_ = true;
-      return;
+      cpu_.request_stop();
     }
+    return false;
+  }
+  void record(const Access& a, Dir d, u64 value) {
+    if (!event_budget_left()) return;
     TraceEvent& e = trace_.emplace_back();
     e.seq = trace_.size() - 1;
     e.t_ns = now();
@@ -203,10 +209,7 @@ class Machine final : public Bus {
     if (d == Dir::read) e.loop_exit = model_.take_loop_exit();
   }
   void record_service(const char* name, u64 wait_ns) {
-    if (trace_.size() >= kMaxTraceEvents) {
-      truncated_ = true;
-      return;
-    }
+    if (!event_budget_left()) return;
     TraceEvent& e = trace_.emplace_back();
     e.seq = trace_.size() - 1;
     e.t_ns = now();
@@ -283,6 +286,7 @@ class Machine final : public Bus {
   std::vector<Range> ranges_;
   std::vector<TraceEvent> trace_;
   bool truncated_ = false;
+  std::size_t max_events_ = kMaxTraceEvents;
   std::string debug_;
   u64 extra_ns_ = 0;  // waits of INT 15h/86h
   // PCI
@@ -303,23 +307,7 @@ class Machine final : public Bus {
 // -------------------------------------------------------------------- set-up
 
 void Machine::build_device(std::span<const u8> image) {
-  dev_ = cfg_.device;
-  if (dev_.vendor == 0) {
-    if (auto ids = read_pcir(image)) {
-      dev_.vendor = ids->vendor;
-      dev_.device = ids->device;
-      dev_.class_code = ids->class_code;
-    } else {
-      dev_.vendor = 0x1234;  // an ISA-style image: a placeholder display function
-      dev_.device = 0x1111;
-      dev_.class_code = 0x030000;
-    }
-  }
-  if (dev_.class_code >> 8 == 0x0300) dev_.vga_decode = dev_.vga_decode || cfg_.device.vendor == 0;
-  if (dev_.bars.empty() && cfg_.default_bars) {
-    dev_.bars = {Bar{0, BarKind::mem32, 16u << 20, true}, Bar{1, BarKind::io, 256, false},
-                 Bar{2, BarKind::mem32, 64u << 10, false}};
-  }
+  dev_ = presented_device(image, cfg_);
   auto& c = cfgspace_;
   auto set16 = [&](unsigned o, u16 v) { c[o] = u8(v), c[o + 1] = u8(v >> 8); };
   auto set32 = [&](unsigned o, u32 v) { set16(o, u16(v)), set16(o + 2, u16(v >> 16)); };
@@ -962,6 +950,12 @@ PcResult Machine::run() {
         res.message = "triple fault: " + cpu_.last_error();
         break;
       case StopReason::requested:
+        if (truncated_ && !service_stopped_) {
+          res.stop = PcStop::budget;
+          res.message = "event budget of " + std::to_string(max_events_) + " trace events used up at " + std::string(where);
+          break;
+        }
+        [[fallthrough]];
       case StopReason::none:
         res.stop = service_stopped_ ? service_stop_ : PcStop::timeout;
         res.message = service_stopped_ ? std::string("the ROM asked to boot (INT 18h/19h) at ") + where
@@ -1030,6 +1024,27 @@ std::vector<ChainImage> walk_images(std::span<const std::uint8_t> rom) {
     at += ci.length;
   }
   return out;
+}
+
+DeviceInfo presented_device(std::span<const std::uint8_t> image, const PcConfig& cfg) {
+  DeviceInfo d = cfg.device;
+  if (d.vendor == 0) {
+    if (auto ids = read_pcir(image)) {
+      d.vendor = ids->vendor;
+      d.device = ids->device;
+      d.class_code = ids->class_code;
+    } else {
+      d.vendor = 0x1234;  // an ISA-style image: a placeholder display function
+      d.device = 0x1111;
+      d.class_code = 0x030000;
+    }
+  }
+  if (d.class_code >> 8 == 0x0300) d.vga_decode = d.vga_decode || cfg.device.vendor == 0;
+  if (d.bars.empty() && cfg.default_bars) {
+    d.bars = {Bar{0, BarKind::mem32, 16u << 20, true}, Bar{1, BarKind::io, 256, false},
+              Bar{2, BarKind::mem32, 64u << 10, false}};
+  }
+  return d;
 }
 
 PcResult run_option_rom(std::span<const std::uint8_t> image, const PcConfig& cfg, DeviceModel& model) {

@@ -30,7 +30,9 @@ namespace gpuinit::x86 {
 inline constexpr std::uint64_t kDefaultMaxInstructions = 200'000'000;
 inline constexpr double kDefaultTimeoutS = 30.0;
 inline constexpr std::uint32_t kRamTop = 0x0200'0000;          // 32 MiB of RAM, bounded
-inline constexpr std::size_t kMaxTraceEvents = 20'000'000;     // recording stops past this
+// Events one run may record; the run stops (as `budget`) when it reaches it. Each event is
+// about 200 bytes in memory, so this bounds a run to about 1 GiB.
+inline constexpr std::size_t kMaxTraceEvents = 4'000'000;
 inline constexpr std::size_t kMaxDebugText = 1 << 20;          // bytes of port-0x402 text kept
 
 // General registers and segments at the ROM's entry (SeaBIOS 1.16 values).
@@ -60,11 +62,12 @@ struct PcConfig {
   std::uint64_t max_instructions = kDefaultMaxInstructions;
   double timeout_s = kDefaultTimeoutS;   // wall clock; <= 0: none
   bool record_icount = true;
+  std::size_t max_events = kMaxTraceEvents;  // event budget (0: kMaxTraceEvents)
 };
 
 enum class PcStop : std::uint8_t {
   completed,       // the init's far return reached the return address
-  budget,          // max_instructions retired
+  budget,          // max_instructions retired, or max_events recorded
   timeout,         // wall-clock limit
   halted,          // HLT (nothing can wake it: the virtual PC delivers no interrupts)
   invalid_opcode,
@@ -81,9 +84,13 @@ struct PcResult {
   std::uint64_t t_ns = 0;
   std::string debug_text;  // what the ROM wrote to port 0x402
   Trace trace;
-  bool truncated = false;  // kMaxTraceEvents reached: later events were not recorded
+  bool truncated = false;  // the event budget was reached: the run stopped there (stop == budget)
   [[nodiscard]] bool ok() const noexcept { return stop == PcStop::completed; }
 };
+
+// The card the virtual PC presents for `image` under `cfg`: cfg.device, with ids and class
+// from the image's PCIR when cfg.device.vendor is 0, and the default BARs when none are given.
+[[nodiscard]] DeviceInfo presented_device(std::span<const std::uint8_t> image, const PcConfig& cfg);
 
 // Runs the x86 image `image` (the bytes of one 0x55AA image, as the BIOS would copy it).
 // Reads of device spaces go to `model`; config registers 0x00-0x3F are the virtual PC's.
