@@ -34,7 +34,7 @@ std::uint64_t SpinBreaker::candidate(std::uint64_t seen, std::uint64_t free, std
 void SpinBreaker::loop_left() {
   if (phase_ == Phase::breaking) {
     ++stats_.ended;
-    if (learned_.size() < kMaxSpinLearned || learned_.count(last_cand_key_)) learned_[last_cand_key_] = cand_;
+    if (learned_.size() < kMaxSpinLearned || learned_.count(last_cand_key_)) learned_[last_cand_key_] = Learned{cand_, false};
   }
   phase_ = Phase::watching;
   streak_ = 0;
@@ -43,17 +43,19 @@ void SpinBreaker::loop_left() {
 
 // The watching side: does this access repeat the one p before it (p = the current period)?
 void SpinBreaker::observe(const Key& k, bool write, std::uint64_t v) {
+  auto same = [&](const Seen& s) { return s.write == write && s.value == v && s.key == k; };
+  // The current cycle goes on (a cycle may repeat an access inside itself: `out 0x3C4, 0x17;
+  // in 0x3C5` twice in one turn of the loop).
+  if (period_ != 0 && count_ >= period_ && same(back(period_))) {
+    ++streak_;
+    return;
+  }
   unsigned p = 0;
   for (unsigned q = 1; q <= kMaxSpinPeriod && q <= count_ && p == 0; ++q) {
-    const Seen& s = back(q);
-    if (s.write == write && s.value == v && s.key == k) p = q;
+    if (same(back(q))) p = q;
   }
-  if (p != 0 && p == period_) {
-    ++streak_;
-  } else {
-    period_ = p;
-    streak_ = p ? 1 : 0;
-  }
+  period_ = p;
+  streak_ = p ? 1 : 0;
 }
 
 void SpinBreaker::push(Key k, bool write, std::uint64_t v) {
@@ -116,11 +118,25 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
       phase_ = Phase::breaking;
       tries_ = 1;
       auto it = learned_.find(k);
-      cand_ = it != learned_.end() && it->second <= width + 1 ? it->second : 0;
+      cand_ = it != learned_.end() && it->second.cand <= width + 1 ? it->second.cand : 0;
       answer = candidate(v, answer_mask(k), cand_);
       last_cand_key_ = k;
       ++stats_.candidates;
       loop_exit_ = true;
+    }
+  }
+
+  // A location that needed an answer before is volatile (a status or counter register):
+  // outside a spin its reads alternate between the inner value and the answer that worked,
+  // so loops that wait for two reads to differ, or for a second condition after the first,
+  // end too.
+  if (phase_ == Phase::watching && !loop_exit_) {
+    if (auto it = learned_.find(k); it != learned_.end()) {
+      if (it->second.odd) {
+        answer = candidate(v, answer_mask(k), it->second.cand);
+        loop_exit_ = answer != v;
+      }
+      it->second.odd = !it->second.odd;
     }
   }
 

@@ -133,9 +133,24 @@ TEST_CASE("spin: the candidate that worked is tried first next time (learning)")
   CHECK(s.read(st, 0) == 0x1u);         // candidate 2 ends the loop
   (void)s.read(acc(Space::mmio, 0x104, 32, 0), 0);
   CHECK(s.stats().ended == 1);
-  for (int i = 0; i < 3; ++i) CHECK(s.read(st, 0) == 0u);
-  CHECK(s.read(st, 0) == 0x1u);  // learned: starts at candidate 2
+  // The location is volatile now: its reads alternate between the inner value and the
+  // candidate that worked, flagged as loop exits.
+  CHECK(s.read(st, 0) == 0u);
+  CHECK_FALSE(s.take_loop_exit());
+  CHECK(s.read(st, 0) == 0x1u);
   CHECK(s.take_loop_exit());
+  CHECK(s.read(st, 0) == 0u);
+  // A spin elsewhere starts at candidate 0; a spin here (inner value changed: the
+  // alternation no longer repeats) starts at the learned candidate.
+  SpinBreaker t(std::make_unique<GenericModel>(), SpinOptions{4});
+  for (int i = 0; i < 3; ++i) (void)t.read(st, 0);
+  CHECK(t.read(st, 0) == 0xFFFFFFFFu);
+  CHECK(t.read(st, 0) == 0x0u);
+  CHECK(t.read(st, 0) == 0x1u);
+  (void)t.read(acc(Space::mmio, 0x104, 32, 0), 0);
+  const Access other = acc(Space::mmio, 0x108, 32, 0);
+  for (int i = 0; i < 3; ++i) CHECK(t.read(other, 0) == 0u);
+  CHECK(t.read(other, 0) == 0xFFFFFFFFu);
 }
 
 TEST_CASE("spin: after every candidate failed the policy watches again and retries") {

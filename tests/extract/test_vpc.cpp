@@ -182,3 +182,47 @@ TEST_CASE("event budget: the run stops as budget when the trace is full") {
   CHECK(r2.stop == x86::PcStop::completed);
   CHECK_FALSE(r2.truncated);
 }
+
+TEST_CASE("timer poll: a PIT-polled delay is fast-forwarded and recorded as one timer_poll wait") {
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("pitpoll"), card(), model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  // 20 periods of 570 us at 1 ns per instruction would take about 11 M instructions.
+  CHECK(r.instructions < 20'000);
+  std::uint64_t waited = 0, timer_events = 0, polls = 0;
+  for (const auto& e : r.trace.events) {
+    if (e.kind == EventKind::service && e.service == "timer_poll") ++polls, waited += e.wait_ns;
+    if (e.kind == EventKind::access && e.space == Space::port) ++timer_events;
+  }
+  CHECK(polls == 1);
+  CHECK(timer_events <= 33);  // the first accesses of the poll are kept as they are
+  // The wait lasts as long as the ROM meant it: 20 periods, less the part before the poll.
+  CHECK(waited > 10'000'000);
+  CHECK(waited < 12'500'000);
+  CHECK(r.t_ns > 11'000'000);
+  // ATI cards answer port 0x3C3 with the upper byte of their I/O BAR (at 0xC000 here).
+  const auto ev = accesses(r);
+  REQUIRE_FALSE(ev.empty());
+  check(ev.back(), Space::vga_io, 0x3C3, 8, Dir::read, 0xC0);
+}
+
+TEST_CASE("default BARs follow the card's family") {
+  using x86::default_bars;
+  auto io_bar = [](const std::vector<Bar>& bars) {
+    for (const Bar& b : bars)
+      if (b.kind == BarKind::io) return int(b.index);
+    return -1;
+  };
+  CHECK(io_bar(default_bars(0x1002, 0x5159)) == 1);  // Radeon 7000: R100 layout
+  CHECK(io_bar(default_bars(0x1002, 0x6821)) == 4);  // a GCN part: I/O at BAR4
+  CHECK(io_bar(default_bars(0x1002, 0x9488)) == 4);  // R700
+  CHECK(io_bar(default_bars(0x10DE, 0x1D01)) == 5);  // Pascal
+  CHECK(io_bar(default_bars(0x10DE, 0x0110)) == -1); // NV11: no I/O BAR
+  CHECK(io_bar(default_bars(0x1234, 0x1111)) == 1);
+  CHECK(default_bars(0x10DE, 0x1D01).front().prefetchable == false);  // registers at BAR0
+  x86::PcConfig cfg;
+  std::vector<std::uint8_t> img(1024, 0);
+  const DeviceInfo d = x86::presented_device(img, cfg);  // no PCIR: the placeholder card
+  CHECK(d.vendor == 0x1234);
+  CHECK(io_bar(d.bars) == 1);
+}

@@ -82,7 +82,7 @@ void run_stage(Stage& stage, std::vector<ROp>& ops, Stats& st) {
 
 void Normaliser::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
   if (op.is(kService)) {
-    if (op.comment != "int15_86") {
+    if (op.comment != "int15_86" && op.comment != "timer_poll") {  // the waits
       ++st.other_services;
       append_comment(pending_note_, "service " + op.comment);
       return;

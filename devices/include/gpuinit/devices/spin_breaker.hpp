@@ -23,6 +23,10 @@
 // it). After p * (width+2) candidates the policy gives up on that round and counts again,
 // so a wait routine called in a loop gets a fresh round every `threshold` reads.
 //
+// A location where a candidate ended a spin is volatile from then on: outside a spin, its
+// reads alternate between the inner value and that candidate (the second read gets it), so a
+// loop that waits for two reads to differ (a counter) or for a second status condition
+// right after the first ends without a new spin.
 // Every candidate answer sets the loop-exit flag (take_loop_exit()), so the trace marks it
 // `loop_exit: true`. When the first candidate works (the common case) one event carries the
 // flag; otherwise the last flagged read before the loop was left is the one that ended it.
@@ -45,8 +49,8 @@ inline constexpr std::uint32_t kDefaultSpinThreshold = 64;
 // Locations whose successful candidate is remembered (then new ones start at candidate 0).
 inline constexpr std::size_t kMaxSpinLearned = 4096;
 // Longest cycle of reads recognised as one spin (status loops read at most a few registers).
-// (with the index writes of indexed registers, up to 8 accesses).
-inline constexpr unsigned kMaxSpinPeriod = 8;
+// (with the index writes of indexed registers and a delay between: up to 16 accesses).
+inline constexpr unsigned kMaxSpinPeriod = 16;
 
 struct SpinOptions {
   std::uint32_t threshold = kDefaultSpinThreshold;  // at least 2
@@ -99,7 +103,11 @@ class SpinBreaker final : public DeviceModel {
   std::uint32_t tries_ = 0;  // candidates given in this round
   Key last_cand_key_;
   bool loop_exit_ = false;
-  std::map<Key, std::uint32_t> learned_;
+  struct Learned {
+    std::uint32_t cand = 0;  // the candidate that ended the last spin here
+    bool odd = false;        // the next read outside a spin gets that candidate
+  };
+  std::map<Key, Learned> learned_;
 };
 
 }  // namespace gpuinit

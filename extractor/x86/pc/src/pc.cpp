@@ -30,6 +30,9 @@ constexpr u32 kBiosSeg = 0xF000;
 constexpr u32 kBiosBase = 0xF0000;
 constexpr u64 kPitHz = 1193182;
 constexpr u64 kRefreshHalfPeriodNs = 15085;  // port 0x61 bit 4 toggles at ~66 kHz
+constexpr u32 kTimerPollStreak = 32;          // timer accesses in a row that make a timer poll
+constexpr u64 kLegacyIoReadNs = 1000;         // a read of the PIT or port 0x61 (ISA timing)
+constexpr const char* kTimerPollService = "timer_poll";
 constexpr u64 kTickNs = 54925439;            // INT 1Ah / BDA timer tick (18.2 Hz)
 constexpr u64 kSliceInstructions = 1 << 20;  // wall clock is checked between slices
 // Trace events reserved up front: a SeaVGABIOS init makes a few hundred to ~10,000, and
@@ -193,6 +196,22 @@ class Machine final : public Bus {
     return false;
   }
   void record(const Access& a, Dir d, u64 value) {
+    // Consecutive accesses to the PC's timers (PIT, port 0x61) with nothing else between.
+    if (a.space == Space::port && ((a.offset >= 0x40 && a.offset <= 0x43) || a.offset == 0x61)) {
+      if (timer_streak_ < ~u32{0}) ++timer_streak_;
+      // Past the first accesses of a timer poll, one `timer_poll` service event stands for
+      // the rest: its wait_ns grows to the time the poll took (the reducer makes it a DELAY).
+      if (timer_streak_ > kTimerPollStreak) {
+        if (!trace_.empty() && trace_.back().kind == EventKind::service && trace_.back().service == kTimerPollService) {
+          trace_.back().wait_ns = now() - trace_.back().t_ns;
+          return;
+        }
+        record_service(kTimerPollService, 0);
+        return;
+      }
+    } else {
+      timer_streak_ = 0;
+    }
     if (!event_budget_left()) return;
     TraceEvent& e = trace_.emplace_back();
     e.seq = trace_.size() - 1;
@@ -250,6 +269,8 @@ class Machine final : public Bus {
 
   // ------------------------------------------------------------------ chipset
   u32 pit_read(unsigned ch);
+  void fast_forward_timer_poll(unsigned what);
+  [[nodiscard]] u32 io_bar_high_byte(u32 otherwise) const;
   void pit_write(unsigned ch, u8 v);
   void pit_control(u8 v);
   [[nodiscard]] u64 pit_ticks() const { return now() / 1000 * kPitHz / 1000000 + (now() % 1000) * kPitHz / 1000000000; }
@@ -288,7 +309,8 @@ class Machine final : public Bus {
   bool truncated_ = false;
   std::size_t max_events_ = kMaxTraceEvents;
   std::string debug_;
-  u64 extra_ns_ = 0;  // waits of INT 15h/86h
+  u64 extra_ns_ = 0;  // waits of INT 15h/86h, timer-poll fast-forward
+  u32 timer_streak_ = 0;
   // PCI
   DeviceInfo dev_;
   std::array<u8, 256> cfgspace_{};
@@ -566,7 +588,10 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
   }
   if (const Range* r = find(port, true)) {
     Access a = access_for(*r, port, bytes);
-    const u32 v = u32(model_.read(a, now()) & mask);
+    u32 v = u32(model_.read(a, now()) & mask);
+    // ATI cards answer a read of 0x3C3 (VGA enable) with the upper byte of their I/O BAR:
+    // their ROMs find the BAR that way (`in al, 0x3C3; mov dh, al`).
+    if (port == 0x3C3 && bytes == 1 && a.space == Space::vga_io && dev_.vendor == 0x1002) v = io_bar_high_byte(v);
     record(a, Dir::read, v);
     return v;
   }
@@ -575,6 +600,8 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
   a.width = u8(8 * bytes);
   a.offset = port;
   u32 v;
+  if (port >= 0x40 && port <= 0x43) fast_forward_timer_poll(port == 0x42 || port == 0x43 ? 2 : port - 0x40);
+  if (port == 0x61) fast_forward_timer_poll(3);
   if (port >= 0x40 && port <= 0x42) {
     v = pit_read(port - 0x40);
   } else if (port == 0x43) {
@@ -627,6 +654,42 @@ void Machine::io_write(u16 port, unsigned bytes, u32 value) {
 }
 
 // -------------------------------------------------------------------- PIT
+
+// Each read of the PIT or port 0x61 takes kLegacyIoReadNs of virtual time. A ROM that waits
+// by polling the PIT or port 0x61 (`out 0x43, 0x80; in al, 0x42; in al,
+// 0x42; cmp; jc`) runs thousands of instructions per counter tick at our virtual clock. Once
+// kTimerPollStreak timer accesses came in a row (no device access between), each further
+// timer read first advances virtual time by a quarter of the shortest period the code could
+// be watching (the channel's period, or the refresh half-period of port 0x61), so no wrap
+// or toggle is missed while the wait costs a few iterations per period. Deterministic; the
+// trace's times show the wait as long as the ROM meant it.
+void Machine::fast_forward_timer_poll(unsigned what) {
+  // A read of the PC's timers is an ISA-speed cycle on real machines, about a microsecond:
+  // two reads in a row see the counter move, as ROMs expect.
+  if (timer_streak_ < kTimerPollStreak) {
+    extra_ns_ += kLegacyIoReadNs;
+    return;
+  }
+  auto period_ns = [&](const PitChannel& c) {
+    const u64 ticks = c.mode == 3 ? std::max<u64>(c.reload / 2, 1) : std::max<u64>(c.reload, 1);
+    return u64(ticks * 1000000000ull / kPitHz);
+  };
+  u64 step;
+  if (what == 3) {
+    step = kRefreshHalfPeriodNs / 4;
+    if (port61_ & 1) step = std::min<u64>(step, period_ns(pit_[2]) / 4);
+  } else {
+    step = period_ns(pit_[what]) / 4;
+  }
+  extra_ns_ += std::max<u64>(step, kLegacyIoReadNs);
+}
+
+u32 Machine::io_bar_high_byte(u32 otherwise) const {
+  for (unsigned i = 0; i < 6; ++i)
+    if (bar_is_io_[i] && bar_mask_[i]) return u32(cfgspace_[0x10 + 4 * i + 1]);
+  return otherwise;
+}
+
 
 u32 Machine::pit_count(const PitChannel& c) const {
   const u64 el = pit_ticks() - c.start_tick;
@@ -1040,11 +1103,34 @@ DeviceInfo presented_device(std::span<const std::uint8_t> image, const PcConfig&
     }
   }
   if (d.class_code >> 8 == 0x0300) d.vga_decode = d.vga_decode || cfg.device.vendor == 0;
-  if (d.bars.empty() && cfg.default_bars) {
-    d.bars = {Bar{0, BarKind::mem32, 16u << 20, true}, Bar{1, BarKind::io, 256, false},
-              Bar{2, BarKind::mem32, 64u << 10, false}};
-  }
+  if (d.bars.empty() && cfg.default_bars) d.bars = default_bars(d.vendor, d.device);
   return d;
+}
+
+// ROMs find their registers by BAR index, so a family's ROM only works with its own layout
+// (an R600+ ATI ROM reads its I/O base from BAR4; on a card without one it writes port 0).
+std::vector<Bar> default_bars(std::uint16_t vendor, std::uint16_t device) {
+  constexpr std::uint64_t MiB = 1u << 20, KiB = 1u << 10;
+  if (vendor == 0x1002) {
+    // R5xx and later (X1000 0x71xx-0x7Fxx, R600+ 0x94xx and up, Evergreen to Navi 0x66xx-0x74xx,
+    // APUs 0x13xx-0x19xx): 64-bit frame buffer at BAR0, 64-bit registers at BAR2, I/O at BAR4,
+    // and (GCN and later) a 32-bit register BAR5. R100-R400 and Rage keep the old layout.
+    const bool modern = (device >= 0x1300 && device < 0x2000) || (device >= 0x6600 && device < 0x8000) || device >= 0x9400;
+    if (modern)
+      return {Bar{0, BarKind::mem64, 256 * MiB, true}, Bar{2, BarKind::mem64, 256 * KiB, false}, Bar{4, BarKind::io, 256, false},
+              Bar{5, BarKind::mem32, 256 * KiB, false}};
+  } else if (vendor == 0x10DE || vendor == 0x12D2) {
+    // NVIDIA: registers at BAR0 (16 MiB), frame buffer at BAR1; from G80 (0x0190) on the frame
+    // buffer and the instance memory are 64-bit BARs 1 and 3, and I/O is BAR5.
+    if (vendor == 0x10DE && device >= 0x0190)
+      return {Bar{0, BarKind::mem32, 16 * MiB, false}, Bar{1, BarKind::mem64, 256 * MiB, true},
+              Bar{3, BarKind::mem64, 32 * MiB, true}, Bar{5, BarKind::io, 128, false}};
+    return {Bar{0, BarKind::mem32, 16 * MiB, false}, Bar{1, BarKind::mem32, 128 * MiB, true}};
+  } else if (vendor == 0x8086) {
+    // Intel graphics: registers and GTT at BAR0, aperture at BAR2, I/O at BAR4.
+    return {Bar{0, BarKind::mem64, 16 * MiB, false}, Bar{2, BarKind::mem64, 256 * MiB, true}, Bar{4, BarKind::io, 64, false}};
+  }
+  return {Bar{0, BarKind::mem32, 16 * MiB, true}, Bar{1, BarKind::io, 256, false}, Bar{2, BarKind::mem32, 64 * KiB, false}};
 }
 
 PcResult run_option_rom(std::span<const std::uint8_t> image, const PcConfig& cfg, DeviceModel& model) {

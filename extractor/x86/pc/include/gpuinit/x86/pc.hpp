@@ -47,7 +47,7 @@ struct PcConfig {
   std::uint8_t bus = 0;
   std::uint8_t devfn = 0x10;  // 00:02.0: never 00:00.0 (ROMs treat bdf 0 as "no PCI")
   // Identity and BARs of the card. vendor == 0: ids and class come from the ROM's PCIR.
-  // No BARs given: BAR0 16 MiB prefetchable memory, BAR1 256 bytes I/O, BAR2 64 KiB memory.
+  // No BARs given: the family's layout (default_bars()).
   DeviceInfo device;
   bool default_bars = true;  // use the layout above when device.bars is empty
   // BAR addresses by index; a BAR not listed is placed the way SeaBIOS does (memory from
@@ -91,6 +91,9 @@ struct PcResult {
 // The card the virtual PC presents for `image` under `cfg`: cfg.device, with ids and class
 // from the image's PCIR when cfg.device.vendor is 0, and the default BARs when none are given.
 [[nodiscard]] DeviceInfo presented_device(std::span<const std::uint8_t> image, const PcConfig& cfg);
+// The BARs a card of this vendor and device id has, by family (docs/extract.md); any other
+// card gets BAR0 16 MiB prefetchable memory, BAR1 256 bytes I/O, BAR2 64 KiB memory.
+[[nodiscard]] std::vector<Bar> default_bars(std::uint16_t vendor, std::uint16_t device);
 
 // Runs the x86 image `image` (the bytes of one 0x55AA image, as the BIOS would copy it).
 // Reads of device spaces go to `model`; config registers 0x00-0x3F are the virtual PC's.
