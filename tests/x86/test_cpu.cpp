@@ -301,6 +301,47 @@ TEST_CASE("invalid opcode stops, or goes through vector 6 when asked") {
   CHECK(m.cpu.fault_cs_ip() == 0xF0000018);  // vector 6's HLT
 }
 
+TEST_CASE("#UD stops only while vector 6 holds the default handler") {
+  Machine m;
+  m.cpu.set_unhandled_ud_vector(0xF000, 6 * 4);  // this machine's default vector 6
+  // VMREAD (0F 78) and BOUND with a register operand (62 F8) are #UD in real mode.
+  m.load(0x10000, {0x90, 0x0F, 0x78, 0x88, 0x13, 0x62, 0xF8, 0x90, 0x90, 0xF4});
+  m.start(0x1000, 0);
+  CHECK(m.cpu.run(10) == StopReason::invalid_opcode);
+  CHECK(m.cpu.fault_cs_ip() == 0x10000001);
+  CHECK(m.cpu.regs().gpr[ESP] == 0x1000);
+  // A handler installed in vector 6 gets the exception, with the faulting IP pushed; it
+  // skips the 4-byte instruction (add word [bp+0], 4; iret).
+  m.load(0x0018, {0x00, 0x02, 0x00, 0x10});  // vector 6 -> 1000:0200
+  m.load(0x10200, {0x55, 0x89, 0xE5, 0x83, 0x46, 0x02, 0x04, 0x5D, 0xCF});  // push bp; mov bp,sp; add word [bp+2],4; pop bp; iret
+  m.cpu.regs().eip = 1;
+  CHECK(m.cpu.run(30) == StopReason::halted);  // both #UDs were skipped by the handler
+  CHECK(m.cpu.fault_cs_ip() == 0x10000009);
+  CHECK(m.cpu.icount() == 1 + (1 + 5) + (1 + 5) + 1);  // nop, then #UD + handler twice, hlt
+  CHECK(m.cpu.regs().gpr[ESP] == 0x1000);
+  CHECK(m.bus.mem[0x30000 + 0x1000 - 6] == 0x09);  // the last #UD pushed IP 0005; +4
+  // With the default handler back, the next #UD stops again (no delivery).
+  m.load(0x0018, {0x18, 0x00, 0x00, 0xF0});
+  m.cpu.regs().eip = 5;
+  CHECK(m.cpu.run(10) == StopReason::invalid_opcode);
+  CHECK(m.cpu.fault_cs_ip() == 0x10000005);
+}
+
+TEST_CASE("16-bit code wraps IP from FFFF to 0 without a fault") {
+  Machine m;
+  m.load(0x1FFFA, {0x90, 0xB8, 0x34, 0x12, 0x31, 0xDB});  // nop; mov ax,1234h; xor bx,bx (ends at FFFF)
+  m.load(0x10000, {0xF4});                                // hlt at 1000:0000
+  m.cpu.regs().gpr[EBX] = 0x55;
+  m.start(0x1000, 0xFFFA);
+  CHECK(m.cpu.run(10) == StopReason::halted);
+  CHECK(m.cpu.fault_cs_ip() == 0x10000000);  // not vector 13's HLT
+  CHECK(m.cpu.regs().eip == 1);
+  CHECK(m.cpu.icount() == 4);
+  CHECK((m.cpu.regs().gpr[EAX] & 0xFFFF) == 0x1234);
+  CHECK(m.cpu.regs().gpr[EBX] == 0);
+  CHECK(m.cpu.regs().gpr[ESP] == 0x1000);
+}
+
 TEST_CASE("a fault while delivering becomes #DF, then a triple fault") {
   Machine m;
   // lidt [idt0] (limit 0: no vector fits); int3

@@ -152,6 +152,10 @@ struct Cpu::Impl {
   StopReason stop = StopReason::none;
   bool stop_requested = false;
   bool stop_on_ud = true;
+  // IVT vector 6 contents (CS << 16 | IP) that count as "no handler"; only used when
+  // ud_default_set.
+  bool ud_default_set = false;
+  u32 ud_default = 0;
   // The stop address: EIP (as u64: ~0 never matches) and CS selector.
   u64 stop_ip = ~0ull;
   u16 stop_cs = 0;
@@ -295,7 +299,9 @@ struct Cpu::Impl {
     fp = fend = nullptr;
     if (eip > cs.limit) return;
     u64 avail = u64(cs.limit) - eip + 1;
-    if (!cs.db && avail > 0x10000u - eip) avail = 0x10000u - eip;
+    // In 16-bit code the byte at IP FFFFh is left to fetch8_slow(), which wraps IP to 0
+    // after it (the fast path only adds to EIP).
+    if (!cs.db) avail = eip >= 0xFFFFu ? 0 : std::min<u64>(avail, 0xFFFFu - eip);
     u32 lin = cs.base + eip;
     if (avail > 0x1000u - (lin & 0xFFF)) avail = 0x1000u - (lin & 0xFFF);
     if (avail > kMaxInsnLength) avail = kMaxInsnLength;
@@ -305,7 +311,7 @@ struct Cpu::Impl {
     fend = fp + avail;
     // Remember the EIPs whose 15 bytes lie in this page and inside the limit.
     forget_code();
-    const i64 top = cs.db ? i64(cs.limit) : std::min<i64>(cs.limit, 0xFFFF);
+    const i64 top = cs.db ? i64(cs.limit) : std::min<i64>(cs.limit, 0xFFFE);
     const u32 po = lin & 0xFFF;
     const i64 lo = std::max<i64>(i64(eip) - po, 0);
     const i64 hi = std::min<i64>(i64(eip) - po + (0x1000 - kMaxInsnLength), top - (kMaxInsnLength - 1));
@@ -932,6 +938,7 @@ struct Cpu::Impl {
   void exec_0f_w(u8 op);
   void x87(u8 op);
   bool on_fault(u8 vector);
+  bool ud_unhandled();
   StopReason run(u64 max);
 };
 
@@ -1845,6 +1852,19 @@ GPUINIT_HOT void Cpu::Impl::exec_byte(u8 op) {
   }
 }
 
+// True when #UD has nowhere to go but the stop: no default vector was named, or vector 6
+// still holds it (or cannot be read).
+bool Cpu::Impl::ud_unhandled() {
+  if (!ud_default_set) return true;
+  if (u32(kUD) * 4 + 3 > r.idtr_limit) return true;
+  try {
+    const u32 ent = rl<4>(r.idtr_base + u32(kUD) * 4);
+    return ent == ud_default;  // IP in the low word, CS in the high word
+  } catch (const CpuFault&) {
+    return true;
+  }
+}
+
 // A fault of the instruction that started at start_eip: restore EIP/ESP/CS and deliver
 // it (or stop for #UD). Returns false when the run must stop.
 bool Cpu::Impl::on_fault(u8 vector) {
@@ -1852,7 +1872,7 @@ bool Cpu::Impl::on_fault(u8 vector) {
   r.gpr[ESP] = start_esp;
   if (cs_saved) r.seg[CS] = saved_cs;
   forget_code();
-  if (vector == kUD && stop_on_ud) {
+  if (vector == kUD && stop_on_ud && ud_unhandled()) {
     stop = StopReason::invalid_opcode;
     end = 0;
     fault_csip = insn_cs_ip();
@@ -1967,6 +1987,10 @@ void Cpu::interrupt(std::uint8_t vector) {
 }
 
 void Cpu::set_stop_on_ud(bool stop) noexcept { impl_->stop_on_ud = stop; }
+void Cpu::set_unhandled_ud_vector(std::uint16_t cs, std::uint16_t ip) noexcept {
+  impl_->ud_default_set = true;
+  impl_->ud_default = u32(cs) << 16 | ip;
+}
 
 std::uint32_t Cpu::control_register(unsigned n) const noexcept {
   switch (n) {

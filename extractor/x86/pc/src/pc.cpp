@@ -963,6 +963,9 @@ PcResult Machine::run() {
     r.seg[s].limit = s == CS ? 0xFFFF : 0xFFFFFFFF;  // big real mode, as SeaBIOS enters ROMs
   }
   cpu_.set_stop_at(e.return_cs, e.return_ip);
+  // #UD stops while vector 6 is the BIOS default (an IRET back to the fault, forever); a
+  // handler the ROM installs gets the exception.
+  cpu_.set_unhandled_ud_vector(u16(kBiosSeg), kDefaultIretIp);
 
   const auto t0 = std::chrono::steady_clock::now();
   StopReason why = StopReason::none;

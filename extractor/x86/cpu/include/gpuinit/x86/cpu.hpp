@@ -78,6 +78,11 @@ class Cpu {
   // delivered through IVT vector 6 like any fault (a virtual PC whose default vector-6
   // handler is a hypercall can then decide, and stop with request_stop()).
   void set_stop_on_ud(bool stop) noexcept;
+  // Refines the stop: with stop_on_ud set, #UD stops only while IVT vector 6 still holds
+  // this far pointer (the machine's default handler, which would return to the faulting
+  // instruction forever); once the code installs its own vector-6 handler, #UD is
+  // delivered to it as a CPU does. Not called: every #UD stops.
+  void set_unhandled_ud_vector(std::uint16_t cs, std::uint16_t ip) noexcept;
   // Internal state a register dump cannot show: CR2/CR3/CR4.
   [[nodiscard]] std::uint32_t control_register(unsigned n) const noexcept;
 
