@@ -1,5 +1,6 @@
 #include "gpuinit/devices/spin_breaker.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "gpuinit/format/space.hpp"
@@ -32,7 +33,7 @@ std::uint64_t SpinBreaker::candidate(std::uint64_t seen, std::uint64_t free, std
 // The read stream left the loop (a write, or a read that breaks the cycle): the last
 // candidate, if any, ended it.
 void SpinBreaker::loop_left() {
-  if (phase_ == Phase::breaking) {
+  if (phase_ == Phase::breaking && answered_) {
     ++stats_.ended;
     if (learned_.size() < kMaxSpinLearned || learned_.count(last_cand_key_)) learned_[last_cand_key_] = Learned{cand_, false};
   }
@@ -84,6 +85,20 @@ std::uint64_t SpinBreaker::answer_mask(const Key& k) const noexcept {
   return (frozen & all) == all ? all : all & ~frozen;
 }
 
+std::uint32_t SpinBreaker::start_candidate(const Key& k, unsigned width) const {
+  auto it = learned_.find(k);
+  return it != learned_.end() && it->second.cand <= width + 1 ? it->second.cand : 0;
+}
+
+std::uint64_t SpinBreaker::give_candidate(const Key& k, std::uint64_t v, unsigned width) {
+  (void)width;
+  answered_ = true;
+  last_cand_key_ = k;
+  ++stats_.candidates;
+  loop_exit_ = true;
+  return candidate(v, answer_mask(k), cand_);
+}
+
 std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
   loop_exit_ = false;
   const std::uint64_t v = inner_->read(a, now_ns);
@@ -92,19 +107,25 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
   std::uint64_t answer = v;
 
   if (phase_ == Phase::breaking) {
-    // Still in the cycle (the read one period ago was this location): the last candidate failed.
+    // Still in the cycle (the read one period ago was this location)?
     if (count_ >= period_ && !back(period_).write && back(period_).key == k) {
-      if (tries_ >= period_ * (width + 2)) {  // every candidate was tried: watch again
-        ++stats_.given_up;
-        phase_ = Phase::watching;
-        streak_ = 0;
-      } else {
-        ++tries_;
-        cand_ = (cand_ + 1) % (width + 2);
-        answer = candidate(v, answer_mask(k), cand_);
-        last_cand_key_ = k;
-        ++stats_.candidates;
-        loop_exit_ = true;
+      if (k == targets_[target_]) {
+        if (answered_) {  // the last candidate did not end the loop: the next one
+          if (++tries_ >= width + 2) {  // every candidate failed here: the next read of the cycle
+            tries_ = 0;
+            answered_ = false;
+            if (++target_ >= targets_.size()) {  // none ended it: watch again
+              ++stats_.given_up;
+              phase_ = Phase::watching;
+              streak_ = 0;
+            } else {
+              cand_ = start_candidate(targets_[target_], width);
+            }
+          } else {
+            cand_ = (cand_ + 1) % (width + 2);
+          }
+        }
+        if (phase_ == Phase::breaking) answer = give_candidate(k, v, width);
       }
     } else {
       loop_left();
@@ -116,13 +137,20 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
     if (period_ != 0 && streak_ + period_ >= opt_.threshold) {
       ++stats_.spins;
       phase_ = Phase::breaking;
-      tries_ = 1;
-      auto it = learned_.find(k);
-      cand_ = it != learned_.end() && it->second.cand <= width + 1 ? it->second.cand : 0;
-      answer = candidate(v, answer_mask(k), cand_);
-      last_cand_key_ = k;
-      ++stats_.candidates;
-      loop_exit_ = true;
+      // The reads of the cycle, newest first (the one nearest the loop's branch is the
+      // likeliest test); a location that needed an answer before goes first.
+      targets_.clear();
+      targets_.push_back(k);
+      for (unsigned q = 1; q < period_ && q <= count_; ++q) {
+        const Seen& s = back(q);
+        if (!s.write && std::find(targets_.begin(), targets_.end(), s.key) == targets_.end()) targets_.push_back(s.key);
+      }
+      std::stable_partition(targets_.begin(), targets_.end(), [&](const Key& t) { return learned_.count(t) != 0; });
+      target_ = 0;
+      tries_ = 0;
+      answered_ = false;
+      cand_ = start_candidate(targets_[0], width);
+      if (targets_[0] == k) answer = give_candidate(k, v, width);
     }
   }
 

@@ -168,7 +168,7 @@ TEST_CASE("spin: after every candidate failed the policy watches again and retri
   CHECK(s.stats().spins == 2);
 }
 
-TEST_CASE("spin: a two-register wait loop is a spin with period 2") {
+TEST_CASE("spin: a two-register wait loop is a spin with period 2 answered one register at a time") {
   SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{8});
   // in 0x3C2; in 0x3BA; test al,1; jz: candidates go to the next reads of the cycle.
   std::vector<std::uint64_t> got;
@@ -179,9 +179,10 @@ TEST_CASE("spin: a two-register wait loop is a spin with period 2") {
     got.push_back(s.read(acc(Space::vga_io, 0x3BA, 8), 0));
     flagged += s.take_loop_exit();
   }
-  // Reads 1-7 watched; read 8 (0x3BA) gets the complement, read 9 (0x3C2) zero, then bit 0 flipped...
-  CHECK(got == std::vector<std::uint64_t>{0, 0, 0, 0, 0, 0, 0, 0xFF, 0x00, 0x01, 0x02, 0x04});
-  CHECK(flagged == 5);
+  // Reads 1-7 watched; read 8 (0x3BA, the newest read of the cycle) gets the complement;
+  // 0x3C2 keeps its value while 0x3BA goes through its candidates: zero, then bit 0 set.
+  CHECK(got == std::vector<std::uint64_t>{0, 0, 0, 0, 0, 0, 0, 0xFF, 0x00, 0x00, 0x00, 0x01});
+  CHECK(flagged == 3);
   s.write(acc(Space::vga_io, 0x3C0, 8), 0, 0);
   CHECK(s.stats().ended == 1);
 }
@@ -245,4 +246,22 @@ TEST_CASE("spin: the answers are a function of the access stream (deterministic)
   };
   CHECK(run() == run());
   CHECK(SpinBreaker(std::make_unique<GenericModel>()).name() == "generic+spin");
+}
+
+TEST_CASE("spin: when the newest read is not the test the other reads of the cycle are tried next") {
+  // in 0x3C3 (an I/O base: must keep its value); in status; test; jz. The loop ends only
+  // when the status read has bit 2 set and the base read is unchanged.
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{4});
+  const Access base = acc(Space::vga_io, 0x3C3, 8), status = acc(Space::io, 0x4C, 8, 4);
+  bool ended = false;
+  int turns = 0;
+  for (; turns < 200 && !ended; ++turns) {
+    const std::uint64_t st = s.read(status, 0);
+    const std::uint64_t b = s.read(base, 0);
+    ended = (st & 4) && b == 0;
+  }
+  CHECK(ended);
+  s.write(acc(Space::vga_io, 0x3C0, 8), 0, 0);  // after the loop
+  CHECK(s.stats().ended == 1);
+  CHECK(s.stats().given_up == 0);
 }

@@ -8,19 +8,20 @@
 // access has the location, direction and value of the access p before it) for `threshold`
 // accesses in all, with at least one read in the cycle. Writes may be part of the cycle only
 // when they repeat exactly (an index register set to the same index each time round); any
-// other write ends the cycle. The read that completes the spin, and each further read that
-// continues the cycle, is answered with a candidate value computed from the value the inner
-// model gave that read:
+// other write ends the cycle. One read of the cycle at a time (the target: newest first,
+// a location learned before first of all) is answered, each time it comes round, with a
+// candidate value computed from the value the inner model gave it; the other reads keep
+// their values:
 //   candidate 0: its complement (within the access width);
 //   candidate 1: zero (a down-counter or a busy field waited on to clear);
 //   candidate k (2..width+1): it with bit k-2 flipped (set if clear, cleared if set), bit 0 first.
 // Bytes of the read that a write of the cycle covers (an index register read back with its
 // data port) keep the inner value; candidates change only the other bytes (and the bit
 // flips go over those bits only).
-// Candidates advance by one per read answered, across the locations of the cycle. The first
+// After width + 2 candidates the next read of the cycle becomes the target. The first
 // access that breaks the cycle (a different write, a read elsewhere) confirms the last candidate: the policy remembers
 // it for that location (learning: the next spin answered first at that location starts with
-// it). After p * (width+2) candidates the policy gives up on that round and counts again,
+// it). After every read of the cycle was a target the policy gives up on that round and counts again,
 // so a wait routine called in a loop gets a fresh round every `threshold` reads.
 //
 // A location where a candidate ended a spin is volatile from then on: outside a spin, its
@@ -38,6 +39,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "gpuinit/devices/device_model.hpp"
 
@@ -89,6 +91,8 @@ class SpinBreaker final : public DeviceModel {
   [[nodiscard]] const Seen& back(unsigned p) const noexcept { return ring_[(head_ + kMaxSpinPeriod - p) % kMaxSpinPeriod]; }
   void observe(const Key& k, bool write, std::uint64_t v);
   [[nodiscard]] std::uint64_t answer_mask(const Key& k) const noexcept;
+  [[nodiscard]] std::uint32_t start_candidate(const Key& k, unsigned width) const;
+  std::uint64_t give_candidate(const Key& k, std::uint64_t v, unsigned width);
   void push(Key k, bool write, std::uint64_t v);
 
   std::unique_ptr<DeviceModel> inner_;
@@ -100,7 +104,10 @@ class SpinBreaker final : public DeviceModel {
   unsigned period_ = 0;      // period of the current streak (0: none)
   std::uint32_t streak_ = 0; // accesses that repeated the access period_ before them
   std::uint32_t cand_ = 0;   // current candidate index
-  std::uint32_t tries_ = 0;  // candidates given in this round
+  std::uint32_t tries_ = 0;  // candidates given to the current target in this round
+  std::vector<Key> targets_;  // the reads of the cycle, in the order they are tried
+  std::size_t target_ = 0;   // the read being answered
+  bool answered_ = false;    // the current target got a candidate
   Key last_cand_key_;
   bool loop_exit_ = false;
   struct Learned {
