@@ -1066,6 +1066,14 @@ def main(argv):
         what = "missing field %s" % e if isinstance(e, KeyError) else str(e)
         sys.stderr.write("%s: %s\n" % (src, what))
         return 1
+    # An unchanged block keeps its file (and time stamp): a re-configure then re-verilates
+    # and recompiles nothing.
+    try:
+        with open(dst, encoding="utf-8") as f:
+            if f.read() == text:
+                return 0
+    except OSError:
+        pass
     # Atomic write: a temporary file in the same folder, then rename.
     d = os.path.dirname(os.path.abspath(dst))
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".gen_regblock.")
