@@ -443,6 +443,15 @@ TEST_CASE("differential: model and RTL through SystemC TLM agree on the referenc
   differential(*b, true, steps);
 }
 
+TEST_CASE("differential: model and RTL through SystemC TLM agree on overlapping ports and a port crossing a bus word") {
+  // VMware SVGA: index/value ports at I/O offsets 0 and 1, Bochs DISPI data port at 0x1CF
+  // (its second cycle is a TLM transaction marked as the continuation).
+  const auto* b = gpuinit::sim::find_block("qemu-vmware-svga");
+  REQUIRE(b != nullptr);
+  auto m = gpuinit::sim::block_map(*b);
+  differential(*b, true, random_sequence(m, 777u, 1500));
+}
+
 TEST_CASE("differential: a wrong RTL answer is caught") {
   // The comparison itself must be able to fail: a model with another reset value differs.
   const auto* b = gpuinit::sim::find_block("sim-mini");
