@@ -64,7 +64,7 @@ TEST_CASE("decoder: accesses that cannot be expressed are refused with the acces
   CHECK_THROWS(d.execute(at(gpuinit::Space::vga_seq, 0x100), false, 0, none));
 }
 
-TEST_CASE("decoder: an access crossing a bus word is two cycles, the second with bus_seq") {
+TEST_CASE("decoder: an access crossing a bus word is two cycles and the second has bus_seq") {
   gpuinit::sim::Decoder d(gpuinit::sim::block_map(mini()));
   std::vector<gpuinit::sim::BusStep> steps;
   auto rec = [&](const gpuinit::sim::BusStep& s) -> std::uint64_t {
