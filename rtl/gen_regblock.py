@@ -10,7 +10,7 @@ The bus, the address encoding and the behaviour of every generated part are desc
 in docs/sim.md; this file is the single place that implements them in hardware.
 Exit status: 0 written, 1 the map is malformed (message names the map file and the
 register), 2 usage, 3 the map is valid but has a location this bus cannot express (a
-port straddling a 64-bit bus word, two registers overlapping): no RTL for that map.
+register straddling a 64-bit bus word, two registers overlapping): no RTL for that map.
 """
 
 import json
@@ -31,6 +31,8 @@ POLICIES = ("rw", "ro", "wo", "w1c", "w1s")
 MAX_REGISTERS = 4096      # a map is hand-written; beyond this it is not a register file
 MAX_INDEXED_SIZE = 1 << 32  # indices of one indexed space
 MAX_DELAY_CYCLES = 1 << 40
+MAX_BLOCK_BYTES = 1 << 16  # a mapped data block is a ROM in the read decode: bounded
+MAX_I2C_BYTES = 1 << 16
 
 # Standard VGA ports (vga_io) claimed by the built-in register file when map.vga is set.
 VGA_PORTS = {
@@ -175,9 +177,13 @@ class Gen:
                     raise MapError("indexed space %s: %s port in space %s" % (name, part, sp))
                 w = int(lj.get("width", 8))
                 off = int(lj["offset"])
-                if w not in (8, 16, 32) or (off % 8) + w // 8 > 8:
-                    raise BusError("indexed space %s: %s port width/offset not on one bus word" % (name, part))
-                loc.append((sp, int(lj.get("bar", 0)), off, w))
+                if w not in (8, 16, 32):
+                    raise MapError("indexed space %s: %s port width %d is not 8, 16 or 32" % (name, part, w))
+                if part == "index" and (off % 8) + w // 8 > 8:
+                    raise BusError("indexed space %s: index port crosses a 64-bit bus word" % name)
+                if off + w // 8 > OFFSET_LIMIT:
+                    raise MapError("indexed space %s: %s port beyond the 32-bit offset field" % (name, part))
+                loc.append((sp, int(lj.get("bar", 0)) if sp in ("mmio", "io") else 0, off, w))
             self.spaces[name] = {"index": loc[0], "data": loc[1], "size": size}
         for r in self.regs:
             if r.indexed:
@@ -207,14 +213,67 @@ class Gen:
                 raise MapError("behaviour %s: unknown register %s" % (b["kind"], b["register"]))
             if b["kind"] == "delayed_set" and b.get("trigger", "") not in self.by_name:
                 raise MapError("behaviour delayed_set on %s: unknown trigger %s" % (b["register"], b.get("trigger")))
-            if b["kind"] == "i2c_gpio":
-                raise BusError("behaviour i2c_gpio on %s (an I2C responder) has no RTL form yet" % b["register"])
-            if b["kind"] == "constant" and b.get("trigger"):
-                raise BusError("triggered constant on %s has no RTL form yet" % b["register"])
-            if b["kind"] not in ("delayed_set", "constant", "readback"):
+            if b["kind"] == "constant" and b.get("trigger") and b["trigger"] not in self.by_name:
+                raise MapError("behaviour constant on %s: unknown trigger %s" % (b["register"], b["trigger"]))
+            if b["kind"] not in ("delayed_set", "constant", "readback", "i2c_gpio"):
                 raise MapError("unknown behaviour kind %s" % b["kind"])
-        if any(blk.get("space") for blk in m.get("blocks", [])):
-            raise BusError("mapped data blocks have no RTL form yet")
+        self.blocks = {}
+        for bj in m.get("blocks", []):
+            self.blocks[bj["name"]] = self.parse_block(bj)
+        self.i2c_regs = {}  # register name -> behaviour index
+        for k, b in enumerate(self.beh):
+            if b["kind"] != "i2c_gpio":
+                continue
+            r = self.by_name[b["register"]]
+            ij = b.get("i2c")
+            if not isinstance(ij, dict):
+                raise MapError("behaviour i2c_gpio on %s: no \"i2c\" object" % r.name)
+            for f in ("scl_out", "sda_out", "scl_oe", "sda_oe", "scl_in", "sda_in"):
+                if not 0 <= int(ij[f]) < r.width:
+                    raise MapError("behaviour i2c_gpio on %s: %s bit %d outside the register" % (r.name, f, int(ij[f])))
+            if not 0 <= int(ij.get("address", 0x50)) < 128:
+                raise MapError("behaviour i2c_gpio on %s: address beyond 7 bits" % r.name)
+            if ij.get("block") not in self.blocks:
+                raise MapError("behaviour i2c_gpio on %s: unknown data block %s" % (r.name, ij.get("block")))
+            if self.blocks[ij["block"]]["size"] > MAX_I2C_BYTES:
+                raise BusError("behaviour i2c_gpio on %s: EEPROM of more than %d bytes" % (r.name, MAX_I2C_BYTES))
+            if r.name in self.i2c_regs:
+                raise BusError("register %s: two i2c_gpio buses on one register" % r.name)
+            self.i2c_regs[r.name] = k
+        # A data port that crosses a bus word is written in two bus cycles (docs/sim.md): the
+        # registers behind it must not act on a write beyond storing it.
+        write_beh = set(self.i2c_regs) | {b["register"] for b in self.beh if b["kind"] == "readback"} | \
+            {b["trigger"] for b in self.beh if b["kind"] == "delayed_set"}
+        for name, s in self.spaces.items():
+            _, _, off, w = s["data"]
+            if (off % 8) + w // 8 > 8:
+                for r in self.regs:
+                    if r.space == name and r.name in write_beh:
+                        raise BusError("indexed space %s: register %s acts on writes but the data port crosses a "
+                                       "bus word (written in two cycles)" % (name, r.name))
+
+    def parse_block(self, bj):
+        hexs = bj.get("data", "")
+        if len(hexs) % 2 or re.fullmatch(r"[0-9A-Fa-f]*", hexs) is None:
+            raise MapError("data block %s: data is not an even number of hex digits" % bj["name"])
+        data = bytes.fromhex(hexs)
+        size = int(bj.get("size", len(data)))
+        if size < 0:
+            raise MapError("data block %s: negative size" % bj["name"])
+        blk = {"name": bj["name"], "data": data, "size": size, "mapped": "space" in bj}
+        if blk["mapped"]:
+            sp = bj["space"]
+            if sp not in FLAT_SPACES:
+                raise MapError("data block %s: space %s is not a direct space" % (bj["name"], sp))
+            if sp == "vga_mem" and self.vga:
+                raise BusError("data block %s: vga_mem belongs to the VGA file" % bj["name"])
+            if size > MAX_BLOCK_BYTES:
+                raise BusError("data block %s: %d bytes exceed the %d a mapped ROM may have" % (bj["name"], size, MAX_BLOCK_BYTES))
+            off = int(bj["offset"])
+            if off + size > OFFSET_LIMIT:
+                raise MapError("data block %s beyond the 32-bit offset field" % bj["name"])
+            blk.update(space=sp, bar=int(bj.get("bar", 0)) if sp in ("mmio", "io") else 0, offset=off)
+        return blk
 
     def w(self, line=""):
         self.out.append(line)
@@ -246,6 +305,7 @@ class Gen:
         w("  input  logic [7:0]  bus_be,")
         w("  input  logic        bus_wr,")
         w("  input  logic        bus_rd,")
+        w("  input  logic        bus_seq,    // this cycle continues the previous access in the next word")
         w("  output logic [63:0] bus_rdata,")
         w("  output logic        bus_ready,")
         w("  output logic        busy        // a timed behaviour is counting")
@@ -255,7 +315,7 @@ class Gen:
         w("  // bus is consumed here once, Verilator's idiom for ports used by some blocks only.")
         w("  /* verilator lint_off UNUSEDSIGNAL */")
         w("  logic unused_bus_bits;")
-        w("  assign unused_bus_bits = ^{bus_addr, bus_wdata, bus_be, bus_rd, tick};")
+        w("  assign unused_bus_bits = ^{bus_addr, bus_wdata, bus_be, bus_rd, bus_seq, tick};")
         w("  /* verilator lint_on UNUSEDSIGNAL */")
         w()
         w("  logic [63:0] wbits;  // byte enables widened to bits")
@@ -271,21 +331,73 @@ class Gen:
 
     # ---- indexed spaces: index register in front of a bank ----
     def gen_indexed(self):
+        """Index and data ports of the map's indexed spaces.
+
+        A port answers an access that reaches its first byte, as the model's walk over the
+        accessed bytes does: its first lane is enabled and no port starting at a lower lane
+        of the same word (and hit) covers that lane (two ports may overlap: VMware's 32-bit
+        index and value ports at offsets 0 and 1, Bochs' 16-bit DISPI ports at 0x1CE and
+        0x1CF). Its bytes are the enabled lanes from there. A data port that runs past its
+        word takes its remaining bytes from the next cycle when that cycle has bus_seq set
+        and the previous access hit the port with its last lane (xing_* remembers it).
+        """
         w = self.w
-        self.idx_sel = {}  # space -> (effective index expr, data-write strobe, data-read strobe, data width)
+        self.idx_sel = {}  # space -> selection of the data port (see reg_access)
+        ports = []  # (space, role, word, lane, nbytes)
+        for name, s in self.spaces.items():
+            for role in ("index", "data"):
+                wd, ln, wid = self.port(s[role])
+                ports.append((name, role, wd, ln, wid // 8))
+        self.ports = ports
+        by_word = {}
+        for p in ports:
+            by_word.setdefault(p[2], []).append(p)
+        hit = {}
+        for p in ports:
+            hit[(p[0], p[1])] = "hit_%s_%s" % (ident(p[0]), "ix" if p[1] == "index" else "dt")
+        if ports:
+            w("  // ports of indexed spaces: hit when the access reaches the port's first byte")
+            w("  logic %s;" % ", ".join(hit[(p[0], p[1])] for p in ports))
+        for p in ports:
+            name, role, wd, ln, nb = p
+            covers = [q for q in by_word[wd] if q is not p and q[3] < ln < q[3] + q[4]]
+            same = [q for q in by_word[wd] if q is not p and q[3] == ln]
+            if same:
+                raise BusError("ports of %s and %s start at the same byte" % (name, same[0][0]))
+            cond = "bus_addr == %s && bus_be[%d]" % (hexv(ADDR_BITS, wd), ln)
+            for q in covers:
+                cond += " && !%s" % hit[(q[0], q[1])]
+            w("  assign %s = %s;" % (hit[(name, role)], cond))
         for name, s in self.spaces.items():
             sid = ident(name)
             iw, il, iwid = self.port(s["index"])
             dw, dl, dwid = self.port(s["data"])
+            na = min(dwid // 8, 8 - dl)  # data bytes in the first word
+            nb = dwid // 8 - na          # data bytes in the next word
             bits = max(1, (s["size"] - 1).bit_length())
             w("  // indexed space %s: index %s, data %s, %d entries" % (name, s["index"], s["data"], s["size"]))
             w("  logic [%d:0] ix_%s;" % (iwid - 1, sid))
             w("  logic ix_%s_we, dt_%s_we;" % (sid, sid))
             w("  logic [%d:0] ix_%s_eff;  // index seen by the data port this cycle" % (iwid - 1, sid))
-            w("  logic [%d:0] dt_%s_wdata;" % (dwid - 1, sid))
-            w("  assign ix_%s_we = bus_wr && %s;" % (sid, self.lanes_hit(iw, il, iwid)))
-            w("  assign dt_%s_we = bus_wr && %s;" % (sid, self.lanes_hit(dw, dl, dwid)))
-            w("  assign dt_%s_wdata = bus_wdata[%d +: %d];" % (sid, dl * 8, dwid))
+            w("  logic [%d:0] dt_%s_wdata, dt_%s_wmask;" % (dwid - 1, sid, sid))
+            w("  assign ix_%s_we = bus_wr && hit_%s_ix;" % (sid, sid))
+            if nb:
+                w("  // the data port runs into the next word: its bytes %d.. come with bus_seq" % na)
+                w("  logic xing_%s, hitb_%s_dt;" % (sid, sid))
+                w("  assign hitb_%s_dt = bus_seq && xing_%s && bus_addr == %s && bus_be[0];"
+                  % (sid, sid, hexv(ADDR_BITS, dw + 1)))
+                w("  always_ff @(posedge clk) begin")
+                w("    if (!rst_n) xing_%s <= 1'b0;" % sid)
+                w("    else if (bus_wr || bus_rd) xing_%s <= hit_%s_dt && bus_be[7];" % (sid, sid))
+                w("  end")
+                w("  assign dt_%s_we = bus_wr && (hit_%s_dt || hitb_%s_dt);" % (sid, sid, sid))
+                for v, src in (("wdata", "bus_wdata"), ("wmask", "wbits")):
+                    w("  assign dt_%s_%s = hitb_%s_dt ? {%s[0 +: %d], %d'h0} : {%d'h0, %s[%d +: %d]};"
+                      % (sid, v, sid, src, nb * 8, na * 8, nb * 8, src, dl * 8, na * 8))
+            else:
+                w("  assign dt_%s_we = bus_wr && hit_%s_dt;" % (sid, sid))
+                w("  assign dt_%s_wdata = bus_wdata[%d +: %d];" % (sid, dl * 8, dwid))
+                w("  assign dt_%s_wmask = wbits[%d +: %d];" % (sid, dl * 8, dwid))
             w("  assign ix_%s_eff = ix_%s_we ? ((bus_wdata[%d +: %d] & wbits[%d +: %d]) | (ix_%s & ~wbits[%d +: %d])) : ix_%s;"
               % (sid, sid, il * 8, iwid, il * 8, iwid, sid, il * 8, iwid, sid))
             w("  always_ff @(posedge clk) begin")
@@ -295,8 +407,9 @@ class Gen:
             # No storage behind unlisted indices: they read 0, like any unknown register.
             w()
             self.idx_sel[name] = {"eff": f"ix_{sid}_eff", "we": f"dt_{sid}_we",
-                                  "wdata": f"dt_{sid}_wdata", "dwid": dwid, "iwid": iwid, "bits": min(bits, iwid),
-                                  "bank": None, "inb": None, "dword": dw, "dlane": dl,
+                                  "wdata": f"dt_{sid}_wdata", "wmask": f"dt_{sid}_wmask",
+                                  "dwid": dwid, "iwid": iwid, "bits": min(bits, iwid),
+                                  "bank": None, "inb": None, "dword": dw, "dlane": dl, "na": na, "nb": nb,
                                   "iword": iw, "ilane": il, "ix": f"ix_{sid}"}
 
     def in_bank(self, expr, width, size):
@@ -318,11 +431,15 @@ class Gen:
         if r.space == "vga_crtc" and r.offset == 7:
             return we, "%s" % sel["wdata"], "(crtc_locked ? 8'h10 : 8'hff)"
         dwid = sel["dwid"]
-        if dwid >= r.width:
-            data = "%s[%d:0]" % (sel["wdata"], r.width - 1) if dwid > r.width else sel["wdata"]
-        else:
-            data = "{%d'h0, %s}" % (r.width - dwid, sel["wdata"])
-        return we, data, hexv(r.width, (1 << r.width) - 1)
+
+        def fit(e):
+            if dwid >= r.width:
+                return "%s[%d:0]" % (e, r.width - 1) if dwid > r.width else e
+            return "{%d'h0, %s}" % (r.width - dwid, e)
+        # Byte enables reach the register through the data port (a byte written to a 32-bit
+        # data port changes the register's low byte only, as in the model).
+        mask = fit(sel["wmask"]) if sel.get("wmask") else hexv(r.width, (1 << r.width) - 1)
+        return we, fit(sel["wdata"]), mask
 
     def indexed_sel(self, space):
         if space in self.idx_sel:
@@ -337,20 +454,32 @@ class Gen:
         triggers = {b["trigger"] for b in self.beh if b["kind"] == "delayed_set"}
         for r in self.regs:
             W = r.width
+            i2c = self.i2c_regs.get(r.name)
+            # An i2c_gpio register keeps the line levels it computed in its mask bits (and the
+            # level bits), whatever their policy: they get flops.
+            extra = 0
+            if i2c is not None:
+                ij = self.beh[i2c]["i2c"]
+                extra = (int(self.beh[i2c].get("mask", (1 << W) - 1)) | (1 << int(ij["scl_in"])) |
+                         (1 << int(ij["sda_in"]))) & ((1 << W) - 1)
+            store = r.store | extra
+            ro = r.m["ro"] & ~extra
+            r.store_eff, r.ro_eff = store, ro
             w("  // %s: %s offset 0x%x, %d bits, reset 0x%x" % (r.name, r.space, r.offset, W, r.reset))
             w("  logic [%d:0] %s, %s_rd;" % (W - 1, r.id, r.id))
-            we, data, mask = self.reg_access(r) if (r.store or r.name in readback_regs or r.name in triggers) else (None, None, None)
+            wired = r.name in readback_regs or r.name in triggers or i2c is not None
+            we, data, mask = self.reg_access(r) if (store or wired) else (None, None, None)
             # Wires only where a behaviour looks at the write; otherwise the decode stays in
             # the clocked process, so nothing is evaluated for it between edges.
-            if r.name in readback_regs or r.name in triggers:
+            if wired:
                 w("  logic [%d:0] %s_wd, %s_wm;" % (W - 1, r.id, r.id))
                 w("  logic %s_we;" % r.id)
                 w("  assign %s_we = %s;" % (r.id, we))
                 w("  assign %s_wd = %s;" % (r.id, data))
                 w("  assign %s_wm = %s;" % (r.id, mask))
                 we, data, mask = r.id + "_we", r.id + "_wd", r.id + "_wm"
-            if r.store:
-                plain = r.writes_plain & r.store
+            if store:
+                plain = r.writes_plain & store
                 if plain:
                     expr = "((%s & ~(%s & %s)) | (%s & %s & %s))" % (r.id, mask, hexv(W, plain), data, mask, hexv(W, plain))
                 else:
@@ -359,12 +488,18 @@ class Gen:
                     expr = "(%s & ~(%s & %s & %s))" % (expr, data, mask, hexv(W, r.m["w1c"]))
                 if r.m["w1s"]:
                     expr = "(%s | (%s & %s & %s))" % (expr, data, mask, hexv(W, r.m["w1s"]))
+                newv = "%s & %s" % (expr, hexv(W, store))
+                if i2c is not None:
+                    w("  logic [%d:0] %s_pre, %s_i2c;  // after the write; after the I2C bus clocked" % (W - 1, r.id, r.id))
+                    w("  assign %s_pre = %s;" % (r.id, newv))
+                    self.gen_i2c(r, i2c)
+                    newv = "%s_i2c" % r.id
                 if r.name in triggers:
                     w("  logic [%d:0] %s_nxt;" % (W - 1, r.id))
-                    w("  assign %s_nxt = (%s) ? (%s & %s) : %s;" % (r.id, we, expr, hexv(W, r.store), r.id))
+                    w("  assign %s_nxt = (%s) ? (%s) : %s;" % (r.id, we, newv, r.id))
                 w("  always_ff @(posedge clk) begin")
-                w("    if (!rst_n) %s <= %s;" % (r.id, hexv(W, r.reset & r.store)))
-                w("    else if (%s) %s <= %s & %s;" % (we, r.id, expr, hexv(W, r.store)))
+                w("    if (!rst_n) %s <= %s;" % (r.id, hexv(W, r.reset & store)))
+                w("    else if (%s) %s <= %s;" % (we, r.id, newv))
                 w("  end")
             else:
                 w("  assign %s = %s;  // read-only: no flop" % (r.id, hexv(W, 0)))
@@ -372,10 +507,138 @@ class Gen:
                     w("  logic [%d:0] %s_nxt;" % (W - 1, r.id))
                     w("  assign %s_nxt = %s;" % (r.id, r.id))
             # Bus view before behaviours: stored bits, ro bits at reset, wo bits read 0.
-            ro = r.m["ro"]
             w("  logic [%d:0] %s_base;" % (W - 1, r.id))
-            w("  assign %s_base = (%s & %s) | %s;" % (r.id, r.id, hexv(W, r.store & r.readable), hexv(W, r.reset & ro)))
+            w("  assign %s_base = (%s & %s) | %s;" % (r.id, r.id, hexv(W, store & r.readable), hexv(W, r.reset & ro)))
             w()
+
+    def raw(self, r):
+        """The register's value as the model holds it: stored bits, ro bits at reset."""
+        return "((%s & %s) | %s)" % (r.id, hexv(r.width, r.store_eff), hexv(r.width, r.reset & r.ro_eff))
+
+    # ---- i2c_gpio: a bit-banged I2C responder (a DDC monitor's EEPROM) ----
+    def gen_i2c(self, r, k):
+        """Combinational next state of the responder for the write in this cycle, and the
+        register's value after it (<reg>_i2c); the state flops take it on the register's
+        write strobe when the write clocks the bus. Step for step the model's responder:
+        SCL is driven first (a rising edge shifts a bit in or out, acknowledges, reads the
+        master's ACK), then SDA (a change while SCL is high is a START or a STOP)."""
+        w = self.w
+        b = self.beh[k]
+        ij = b["i2c"]
+        W = r.width
+        full = (1 << W) - 1
+        mask = int(b.get("mask", full)) & full
+        wm = int(b.get("when_mask", 0)) & full
+        wv = int(b.get("when_value", 0)) & full
+        blk = self.blocks[ij["block"]]
+        size, data = blk["size"], blk["data"]
+        addr = int(ij.get("address", 0x50))
+        pw = max(1, (size - 1).bit_length())
+        p = "bh%d" % k
+        st = ("q_scl", "q_sda", "q_dev", "q_have", "q_reading", "q_first")
+        w("  // behaviour %d: i2c_gpio on %s, responder at 0x%02x over block %s (%d bytes)"
+          % (k, r.name, addr, blk["name"], size))
+        w("  // states: 0 stopped, 1 to device, 2 address/byte ack, 3 from device, 4 master ack, 5 nacked")
+        w("  logic %s;" % ", ".join("%s_%s" % (p, x) for x in st))
+        w("  logic %s;" % ", ".join("%s_%s" % (p, x[2:]) for x in st))
+        w("  logic [2:0] %s_q_st, %s_st;" % (p, p))
+        w("  logic [3:0] %s_q_bits, %s_bits;" % (p, p))
+        w("  logic [7:0] %s_q_shift, %s_shift, %s_q_out, %s_out;" % (p, p, p, p))
+        w("  logic [%d:0] %s_q_ptr, %s_ptr;  // byte pointer modulo the EEPROM size" % (pw - 1, p, p))
+        w("  logic %s_clk, %s_scl_m, %s_sda_m, %s_level;" % (p, p, p, p))
+        pre = "%s_pre" % r.id
+        w("  assign %s_clk = (%s & %s) == %s;  // this write clocks the bus" % (p, pre, hexv(W, wm), hexv(W, wv)))
+        w("  assign %s_scl_m = %s[%d] ? %s[%d] : 1'b1;  // driven when enabled, else released"
+          % (p, pre, int(ij["scl_oe"]), pre, int(ij["scl_out"])))
+        w("  assign %s_sda_m = %s[%d] ? %s[%d] : 1'b1;" % (p, pre, int(ij["sda_oe"]), pre, int(ij["sda_out"])))
+        if size == 0:
+            w("  logic [7:0] %s_byte;" % p)
+            w("  assign %s_byte = 8'hff;  // no EEPROM bytes" % p)
+            w("  logic %s_unused_ptr;" % p)
+            w("  assign %s_unused_ptr = ^%s_ptr;" % (p, p))
+            rom_read = "%s_byte" % p
+        else:
+            vals = [(data[i] if i < len(data) else 0) for i in range(size)]
+            w("  localparam logic [7:0] %s_ROM [%d] = '{%s};" % (p.upper(), size, ", ".join("8'h%02x" % v for v in vals)))
+            rom_read = "%s_ROM[%s_ptr]" % (p.upper(), p)
+        if size >= 256 or size == 0:
+            load = "%d'(%s_shift)" % (pw, p) if pw != 8 else "%s_shift" % p
+        elif size & (size - 1) == 0:
+            load = "%s_shift[%d:0]" % (p, pw - 1)
+        else:
+            load = "%d'(32'(%s_shift) %% 32'd%d)" % (pw, p, size)
+        if size <= 1:
+            inc = "%d'(0)" % pw
+        else:
+            inc = "(%s_ptr == %s) ? %s : %s_ptr + %s" % (p, hexv(pw, size - 1), hexv(pw, 0), p, hexv(pw, 1))
+        w("  always_comb begin")
+        for x in st + ("q_st", "q_bits", "q_shift", "q_out", "q_ptr"):
+            w("    %s_%s = %s_%s;" % (p, x[2:], p, x))
+        w("    if (%s_scl_m != %s_scl) begin  // SCL" % (p, p))
+        w("      %s_scl = %s_scl_m;" % (p, p))
+        w("      if (!%s_scl_m) %s_dev = 1'b1;  // SDA let go after each clock pulse" % (p, p))
+        w("      else begin")
+        w("        unique case (%s_st)" % p)
+        w("          3'd1: begin  // a bit to the device")
+        w("            %s_shift = {%s_shift[6:0], %s_sda};" % (p, p, p))
+        w("            %s_bits = %s_bits + 4'd1;" % (p, p))
+        w("            if (%s_bits == 4'd8) %s_st = 3'd2;" % (p, p))
+        w("            %s_dev = 1'b1;" % p)
+        w("          end")
+        w("          3'd2: begin  // acknowledge the address or a byte")
+        w("            %s_bits = 4'd0;" % p)
+        w("            if (!%s_have) begin" % p)
+        w("              %s_have = 1'b1;" % p)
+        w("              %s_reading = %s_shift[0];" % (p, p))
+        w("              if (%s_shift[7:1] != 7'h%02x) begin  // not ours: the transfer ends" % (p, addr))
+        w("                %s_st = 3'd0; %s_have = 1'b0; %s_dev = 1'b1;" % (p, p, p))
+        w("              end else begin")
+        w("                if (!%s_reading) %s_first = 1'b1;" % (p, p))
+        w("                %s_st = %s_reading ? 3'd3 : 3'd1;" % (p, p))
+        w("                %s_dev = 1'b0;" % p)
+        w("              end")
+        w("            end else begin")
+        w("              if (%s_first) begin %s_ptr = %s; %s_first = 1'b0; end" % (p, p, load, p))
+        w("              else %s_ptr = %s;  // further written bytes are ignored" % (p, inc))
+        w("              %s_st = %s_reading ? 3'd3 : 3'd1;" % (p, p))
+        w("              %s_dev = 1'b0;" % p)
+        w("            end")
+        w("          end")
+        w("          3'd3: begin  // a bit from the device, most significant first")
+        w("            if (%s_bits == 4'd0) begin %s_out = %s; %s_ptr = %s; end" % (p, p, rom_read, p, inc))
+        w("            %s_dev = %s_out[3'd7 - %s_bits[2:0]];" % (p, p, p))
+        w("            %s_bits = %s_bits + 4'd1;" % (p, p))
+        w("            if (%s_bits == 4'd8) begin %s_bits = 4'd0; %s_st = 3'd4; end" % (p, p, p))
+        w("          end")
+        w("          3'd4: begin  // the master's ACK (low) asks for another byte")
+        w("            %s_st = %s_sda ? 3'd5 : 3'd3;" % (p, p))
+        w("            %s_dev = 1'b1;" % p)
+        w("          end")
+        w("          default: %s_dev = 1'b1;  // stopped, nacked" % p)
+        w("        endcase")
+        w("      end")
+        w("    end")
+        w("    if (%s_sda_m != %s_sda) begin  // SDA: while SCL is high a START (falling) or STOP (rising)" % (p, p))
+        w("      %s_sda = %s_sda_m;" % (p, p))
+        w("      if (%s_scl) begin" % p)
+        w("        %s_st = %s_sda_m ? 3'd0 : 3'd1;" % (p, p))
+        w("        %s_bits = 4'd0; %s_have = 1'b0; %s_dev = 1'b1;" % (p, p, p))
+        w("      end")
+        w("    end")
+        w("    %s_level = %s_dev && %s_sda;" % (p, p, p))
+        w("  end")
+        w("  always_ff @(posedge clk) begin")
+        w("    if (!rst_n) begin")
+        w("      %s_q_scl <= 1'b1; %s_q_sda <= 1'b1; %s_q_dev <= 1'b1;" % (p, p, p))
+        w("      %s_q_have <= 1'b0; %s_q_reading <= 1'b0; %s_q_first <= 1'b0;" % (p, p, p))
+        w("      %s_q_st <= 3'd0; %s_q_bits <= 4'd0; %s_q_shift <= 8'h0; %s_q_out <= 8'h0; %s_q_ptr <= '0;" % (p, p, p, p, p))
+        w("    end else if (%s_we && %s_clk) begin" % (r.id, p))
+        for x in st + ("q_st", "q_bits", "q_shift", "q_out", "q_ptr"):
+            w("      %s_%s <= %s_%s;" % (p, x, p, x[2:]))
+        w("    end")
+        w("  end")
+        w("  assign %s_i2c = %s_clk ? ((%s & %s) | (%d'(%s_scl_m) << %d) | (%d'(%s_level) << %d)) : %s;"
+          % (r.id, p, pre, hexv(W, ~mask), W, p, int(ij["scl_in"]), W, p, int(ij["sda_in"]), pre))
 
     # ---- standard VGA register file ----
     def gen_vga_indexed_front(self):
@@ -554,7 +817,18 @@ class Gen:
             kind = b["kind"]
             w("  // behaviour %d: %s on %s" % (k, kind, r.name))
             if kind == "constant":
-                self.overlays[r.name].append((mask, hexv(W, value & mask)))
+                if b.get("trigger"):
+                    t = self.by_name[b["trigger"]]
+                    tfull = (1 << t.width) - 1
+                    tm = int(b.get("trigger_mask", 0)) & tfull
+                    tv = int(b.get("trigger_value", 0)) & tfull
+                    w("  logic bh%d_on;  // the constant shows while its trigger condition holds" % k)
+                    w("  assign bh%d_on = (%s & %s) == %s;" % (k, self.raw(t), hexv(t.width, tm), hexv(t.width, tv)))
+                    self.overlays[r.name].append((mask, hexv(W, value & mask), "bh%d_on" % k))
+                else:
+                    self.overlays[r.name].append((mask, hexv(W, value & mask)))
+            elif kind == "i2c_gpio":
+                w("  // (the responder is generated with the register)")
             elif kind == "readback":
                 wm = int(b.get("when_mask", 0)) & full
                 wv = int(b.get("when_value", 0)) & full
@@ -583,7 +857,7 @@ class Gen:
                 w("  logic bh%d_run, bh%d_done, bh%d_cond;" % (k, k, k))
                 w("  logic [%d:0] bh%d_cnt;" % (cw - 1, k))
                 w("  assign bh%d_cond = ((((%s_nxt & %s) | %s) & %s) == %s);"
-                  % (k, t.id, hexv(TW, t.store), hexv(TW, t.reset & t.m["ro"]), hexv(TW, tm), hexv(TW, tv)))
+                  % (k, t.id, hexv(TW, t.store_eff), hexv(TW, t.reset & t.ro_eff), hexv(TW, tm), hexv(TW, tv)))
                 w("  always_ff @(posedge clk) begin")
                 w("    if (!rst_n) begin")
                 w("      bh%d_run <= 1'b0; bh%d_done <= 1'b0; bh%d_cnt <= '0;" % (k, k, k))
@@ -614,8 +888,10 @@ class Gen:
         for r in self.regs:
             W = r.width
             expr = "%s_base" % r.id
-            for mask, ov in self.overlays[r.name]:
-                expr = "((%s & %s) | (%s & %s))" % (expr, hexv(W, ~mask), ov, hexv(W, mask))
+            for ovl in self.overlays[r.name]:
+                mask, ov = ovl[0], ovl[1]
+                nxt = "((%s & %s) | (%s & %s))" % (expr, hexv(W, ~mask), ov, hexv(W, mask))
+                expr = "(%s ? %s : %s)" % (ovl[2], nxt, expr) if len(ovl) > 2 else nxt
             w("  assign %s_rd = %s;" % (r.id, expr))
         w()
 
@@ -625,14 +901,14 @@ class Gen:
         words = {}  # word -> list of (lane, expr of 8*k bits)
         self._rdp = []
 
-        def put(word, lane, expr, nbytes):
+        def put(word, lane, expr, nbytes, port=False):
             # Every lane source gets a wire of its own width, so the zero extension to 64
-            # bits below is of a plain signal.
+            # bits below is of a plain signal. Ports are gated by their hit (they may overlap).
             name = "rdp_%d" % len(self._rdp)
             self._rdp.append(name)
             w("  logic [%d:0] %s;" % (nbytes * 8 - 1, name))
             w("  assign %s = %s;" % (name, expr))
-            words.setdefault(word, []).append((lane, name, nbytes))
+            words.setdefault(word, []).append((lane, name, nbytes, port))
 
         flat_regs = [r for r in self.regs if not r.indexed]
         for r in flat_regs:
@@ -662,8 +938,30 @@ class Gen:
                 continue  # ports placed with the VGA file below
             if name == "vga_attr":
                 continue
-            put(sel["dword"], sel["dlane"], "dt_%s_rd" % sid, dwid // 8)
-            put(sel["iword"], sel["ilane"], sel["ix"], sel["iwid"] // 8)
+            na, nb = sel["na"], sel["nb"]
+            put(sel["dword"], sel["dlane"], "(hit_%s_dt ? dt_%s_rd[%d:0] : %s)" % (sid, sid, na * 8 - 1, hexv(na * 8, 0)),
+                na, True)
+            if nb:
+                put(sel["dword"] + 1, 0, "(hitb_%s_dt ? dt_%s_rd[%d:%d] : %s)" % (sid, sid, dwid - 1, na * 8, hexv(nb * 8, 0)),
+                    nb, True)
+            put(sel["iword"], sel["ilane"], "(hit_%s_ix ? %s : %s)" % (sid, sel["ix"], hexv(sel["iwid"], 0)),
+                sel["iwid"] // 8, True)
+        # Mapped data blocks: read-only bytes (a ROM); writes change nothing, as in the model.
+        for blk in self.blocks.values():
+            if not blk["mapped"] or blk["size"] == 0:
+                continue
+            data, off, size = blk["data"], blk["offset"], blk["size"]
+            w("  // data block %s: %d read-only bytes at %s offset 0x%x" % (blk["name"], size, blk["space"], off))
+            p = off
+            while p < off + size:
+                lane = p % 8
+                n = min(8 - lane, off + size - p)
+                val = 0
+                for i in range(n):
+                    k = p - off + i
+                    val |= (data[k] if k < len(data) else 0) << (8 * i)
+                words.setdefault(word_addr(blk["space"], blk["bar"], p), []).append((lane, hexv(n * 8, val), n, False))
+                p += n
         if self.vga:
             def vp(port, expr):
                 ww, ll, _ = self.port(("vga_io", 0, port, 8))
@@ -688,14 +986,22 @@ class Gen:
             vp(0x3C8, "dac_widx")
             vp(0x3C9, "dac_rdata")
         # Check no two things claim the same byte lane of one word.
+        # Ports may overlap ports (each answers only when hit) but nothing else.
         for word, items in words.items():
             used = 0
-            for lane, _, nb in items:
+            ports = 0
+            for lane, _, nb, is_port in items:
                 m = ((1 << nb) - 1) << lane
-                if used & m:
+                if used & m or (not is_port and ports & m):
                     raise BusError("two registers share bytes of bus word 0x%x (region %d, offset 0x%x)"
                                    % (word, word >> 29, (word & ((1 << 29) - 1)) << 3))
-                used |= m
+                if is_port:
+                    ports |= m
+                else:
+                    used |= m
+            if used & ports:
+                raise BusError("a register shares bytes with a port in bus word 0x%x (region %d, offset 0x%x)"
+                               % (word, word >> 29, (word & ((1 << 29) - 1)) << 3))
         # The read mux lives in the clocked process: it is evaluated at the edge of a read
         # only, not whenever an input or a register changes.
         w("  always_ff @(posedge clk) begin")
@@ -709,7 +1015,7 @@ class Gen:
         w("        unique case (bus_addr)")
         for word in sorted(words):
             terms = []
-            for lane, expr, nb in sorted(words[word]):
+            for lane, expr, nb, _ in sorted(words[word]):
                 terms.append("(64'(%s) << %d)" % (expr, lane * 8))
             w("          %s: bus_rdata <= (%s) & wbits;" % (hexv(ADDR_BITS, word), " | ".join(terms)))
         w("          default: bus_rdata <= 64'h0;")
@@ -760,6 +1066,14 @@ def main(argv):
         what = "missing field %s" % e if isinstance(e, KeyError) else str(e)
         sys.stderr.write("%s: %s\n" % (src, what))
         return 1
+    # An unchanged block keeps its file (and time stamp): a re-configure then re-verilates
+    # and recompiles nothing.
+    try:
+        with open(dst, encoding="utf-8") as f:
+            if f.read() == text:
+                return 0
+    except OSError:
+        pass
     # Atomic write: a temporary file in the same folder, then rename.
     d = os.path.dirname(os.path.abspath(dst))
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".gen_regblock.")

@@ -61,6 +61,31 @@ bool Decoder::flat_step(const Access& a, bool write, std::uint64_t value, BusSte
   return true;
 }
 
+bool Decoder::split_steps(const Access& a, bool write, std::uint64_t value, BusStep& first, BusStep& second) const {
+  const int region = region_of(a.space, a.bar);
+  const unsigned bytes = a.width / 8u;
+  if (region < 0 || !valid_width(a.width) || (a.offset % 8) + bytes <= 8) return false;
+  if (a.offset >= kOffsetLimit || a.offset + bytes > kOffsetLimit)
+    throw std::runtime_error("access " + describe(a) + " cannot be expressed on the register bus (beyond 32-bit offset)");
+  const unsigned lane = unsigned(a.offset % 8), n1 = 8 - lane;
+  const std::uint64_t v = write ? value & width_mask(a.width) : 0;
+  first = BusStep{};
+  first.word = bus_word(unsigned(region), a.offset);
+  first.shift = lane * 8;
+  first.be = std::uint8_t(0xFFu << lane);
+  first.wr = write;
+  first.rd = !write;
+  first.wdata = v << first.shift;
+  second = BusStep{};
+  second.word = bus_word(unsigned(region), a.offset + n1);
+  second.be = std::uint8_t((1u << (bytes - n1)) - 1u);
+  second.wr = write;
+  second.rd = !write;
+  second.wdata = v >> (8 * n1);
+  second.seq = true;
+  return true;
+}
+
 Decoder::Pair Decoder::pair_of(const Access& a) const {
   Pair p;
   const bool vga_space = a.space == Space::vga_seq || a.space == Space::vga_crtc || a.space == Space::vga_gfx ||

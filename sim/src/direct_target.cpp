@@ -49,7 +49,8 @@ class DirectTarget final : public SimTargetBase {
   std::uint64_t run(const BusStep& s) {
     const std::uint64_t due = now_ps_ / block_->period_ps();
     if (due > block_->ticks()) block_->idle(due - block_->ticks());
-    const auto r = block_->cycle(s.word, s.wdata, s.be, s.wr, s.rd);
+    const auto r = s.seq ? block_->cycle_seq(s.word, s.wdata, s.be, s.wr, s.rd)
+                         : block_->cycle(s.word, s.wdata, s.be, s.wr, s.rd);
     ++stats_.bus_cycles;
     stats_.ticks = block_->ticks();
     return r;

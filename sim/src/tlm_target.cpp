@@ -31,6 +31,9 @@ using sc_core::sc_time;
 std::atomic<bool> g_systemc_used{false};
 
 constexpr std::uint64_t kQuantumPs = 1'000'000;  // 1 us of temporal decoupling
+// Address bit marking the second transaction of an access split at a 64-bit bus word (the
+// block's bus_seq pin, docs/sim.md).
+constexpr std::uint64_t kSeqBit = std::uint64_t{1} << 40;
 
 std::uint64_t to_ps(const sc_time& t) {
   return static_cast<std::uint64_t>(t.value()) *
@@ -47,7 +50,8 @@ struct BlockModule : sc_core::sc_module {
   }
 
   void b_transport(tlm::tlm_generic_payload& p, sc_time& delay) {
-    const std::uint64_t addr = p.get_address();
+    const bool seq = (p.get_address() & kSeqBit) != 0;
+    const std::uint64_t addr = p.get_address() & ~kSeqBit;
     const unsigned len = p.get_data_length();
     const unsigned region = unsigned(addr >> 32);
     const std::uint64_t offset = addr & 0xFFFF'FFFFu;
@@ -73,7 +77,8 @@ struct BlockModule : sc_core::sc_module {
     // Deliver the clock periods up to the initiator's local time, then one handshake cycle.
     const std::uint64_t due = to_ps(sc_core::sc_time_stamp() + delay) / block.period_ps();
     if (due > block.ticks()) block.idle(due - block.ticks());
-    const std::uint64_t rdata = block.cycle(bus_word(region, offset), wdata, be, p.is_write(), p.is_read());
+    const std::uint64_t rdata = seq ? block.cycle_seq(bus_word(region, offset), wdata, be, p.is_write(), p.is_read())
+                                    : block.cycle(bus_word(region, offset), wdata, be, p.is_write(), p.is_read());
     if (p.is_read())
       for (unsigned i = 0; i < len; ++i) d[i] = static_cast<unsigned char>(rdata >> (8 * (lane + i)));
     // No delay annotated: bus cycles take no time of the block's timebase (docs/sim.md).
@@ -122,7 +127,7 @@ class TlmTarget final : public SimTargetBase {
     unsigned char buf[8] = {};
     for (unsigned i = 0; i < len; ++i) buf[i] = static_cast<unsigned char>(s.wdata >> (8 * (lane + i)));
     payload_.set_command(s.wr ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    payload_.set_address((region << 32) | offset);
+    payload_.set_address((region << 32) | offset | (s.seq ? kSeqBit : 0));
     payload_.set_data_ptr(buf);
     payload_.set_data_length(len);
     payload_.set_streaming_width(len);

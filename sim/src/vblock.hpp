@@ -30,6 +30,7 @@ class VBlock final : public Block {
     top_->clk = 0;
     top_->bus_wr = 0;
     top_->bus_rd = 0;
+    top_->bus_seq = 0;
     top_->eval();
     reset();
   }
@@ -49,6 +50,14 @@ class VBlock final : public Block {
 
   std::uint64_t cycle(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr, bool rd) override {
     edge(word, wdata, be, wr, rd, false);
+    if ((wr || rd) && !top_->bus_ready) throw std::runtime_error("register block did not assert ready");
+    return top_->bus_rdata;
+  }
+
+  std::uint64_t cycle_seq(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr, bool rd) override {
+    top_->bus_seq = 1;
+    edge(word, wdata, be, wr, rd, false);
+    top_->bus_seq = 0;
     if ((wr || rd) && !top_->bus_ready) throw std::runtime_error("register block did not assert ready");
     return top_->bus_rdata;
   }

@@ -1,8 +1,11 @@
 // Differential test: the same sequences on the C++ register-map model and on the generated
 // RTL (direct driver and SystemC TLM) give the same value for every read and the same final
 // register state. Sequences: a hand-written one per map and random ones (fixed seeds) over
-// every register, policy, index/data pair and timed behaviour of the map.
+// every register, policy, index/data pair (overlapping ports and ports crossing a bus word
+// included), mapped data block, triggered constant and timed behaviour of the map, and
+// bit-banged I2C transactions on every i2c_gpio register (a DDC EEPROM read included).
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -104,6 +107,140 @@ std::vector<Step> state_reads(const gpuinit::RegisterMap& m) {
   return out;
 }
 
+Access loc_of(const gpuinit::RegLocation& l, std::int64_t delta, unsigned width) {
+  return loc(l.space, std::uint64_t(std::int64_t(l.offset) + delta), width, l.bar);
+}
+
+// Accesses of every width around the ports of the indexed spaces and inside and around the
+// mapped data blocks: accesses that start before a port, inside it, on an overlapping port,
+// and that cross a 64-bit bus word.
+Step near_step(const gpuinit::RegisterMap& m, std::mt19937_64& rng) {
+  auto pick = [&](std::size_t k) { return std::size_t(rng() % k); };
+  const unsigned widths[] = {8, 16, 32, 64};
+  const unsigned width = widths[pick(4)];
+  Step s;
+  std::vector<const gpuinit::DataBlock*> blocks;
+  for (const auto& b : m.blocks)
+    if (b.mapped) blocks.push_back(&b);
+  if (!blocks.empty() && (m.indexed_spaces.empty() || pick(2))) {
+    const auto& b = *blocks[pick(blocks.size())];
+    const std::uint64_t lo = b.offset >= 4 ? b.offset - 4 : 0;
+    s.a = loc(b.space, lo + pick(b.size + 8), width, b.bar);
+  } else if (!m.indexed_spaces.empty()) {
+    const auto& is = m.indexed_spaces[pick(m.indexed_spaces.size())];
+    const auto& l = pick(2) ? is.index : is.data;
+    std::int64_t delta = std::int64_t(pick(7)) - 3;
+    if (std::int64_t(l.offset) + delta < 0) delta = 0;
+    s.a = loc_of(l, delta, width);
+  } else {
+    s.a = loc(Space::mmio, 0x8000 + pick(64), width, 0);
+  }
+  s.kind = pick(2) ? Step::write : Step::read;
+  s.value = rng() & gpuinit::width_mask(width);
+  return s;
+}
+
+// Bit-banging an i2c_gpio register as a DDC driver does: each write sets the two lines
+// (driven low, released, or now and then driven high), each line change is followed by a
+// read of the register (the levels, SDA from the responder included).
+struct I2cBanger {
+  const gpuinit::Behaviour& b;
+  const gpuinit::Register& r;
+  std::vector<Step>& out;
+  std::mt19937_64* rng = nullptr;  // null: no noise
+  bool scl = true, sda = true;
+
+  std::uint64_t bits(bool scl_v, bool sda_v) {
+    const auto& l = b.i2c;
+    std::uint64_t v = b.when_value;
+    auto line = [&](bool level, unsigned out_bit, unsigned oe_bit) {
+      if (!level) v |= std::uint64_t{1} << oe_bit;  // drive low
+      else if (rng && (*rng)() % 4 == 0) v |= (std::uint64_t{1} << oe_bit) | (std::uint64_t{1} << out_bit);
+      (void)out_bit;
+    };
+    line(scl_v, l.scl_out, l.scl_oe);
+    line(sda_v, l.sda_out, l.sda_oe);
+    if (rng) {  // other bits: noise, and now and then a write that does not clock the bus
+      const std::uint64_t mine = (std::uint64_t{1} << l.scl_out) | (std::uint64_t{1} << l.sda_out) |
+                                 (std::uint64_t{1} << l.scl_oe) | (std::uint64_t{1} << l.sda_oe) | b.when_mask;
+      v |= (*rng)() & ~mine;
+      if ((*rng)() % 16 == 0) v ^= b.when_mask;
+    }
+    return v & gpuinit::width_mask(r.width);
+  }
+  void set(bool scl_v, bool sda_v) {
+    Step w{Step::write, loc(r.space, r.offset, r.width, r.bar), r.space_name, bits(scl_v, sda_v), 0};
+    out.push_back(w);
+    Step rd{Step::read, loc(r.space, r.offset, r.width, r.bar), r.space_name, 0, 0};
+    out.push_back(rd);
+    scl = scl_v;
+    sda = sda_v;
+  }
+  void start() { set(scl, true); set(true, true); set(true, false); set(false, false); }
+  void stop() { set(false, false); set(true, false); set(true, true); }
+  void bit(bool v) { set(false, v); set(true, v); set(false, v); }
+  void byte_out(unsigned v) {
+    for (int i = 7; i >= 0; --i) bit(((v >> i) & 1) != 0);
+    bit(true);  // released for the responder's ACK
+  }
+  void byte_in(bool ack) {
+    for (int i = 0; i < 8; ++i) bit(true);
+    bit(!ack);
+  }
+  // Sets the pointer, then reads n bytes from it (a DDC EDID read).
+  void read_at(unsigned address, unsigned offset, unsigned n) {
+    start();
+    byte_out(address << 1);
+    byte_out(offset);
+    start();
+    byte_out(address << 1 | 1);
+    for (unsigned i = 0; i < n; ++i) byte_in(i + 1 < n);
+    stop();
+  }
+};
+
+const gpuinit::Register& reg_of(const gpuinit::RegisterMap& m, const gpuinit::Behaviour& b) { return *m.find(b.reg); }
+
+// Random I2C traffic: transfers to the responder's address and to others, current-address
+// and pointer reads, NACKs, stray writes, glitches and writes that do not clock the bus.
+std::vector<Step> i2c_sequence(const gpuinit::RegisterMap& m, const gpuinit::Behaviour& b, std::uint32_t seed,
+                               unsigned transfers) {
+  std::mt19937_64 rng(seed);
+  auto pick = [&](std::size_t k) { return std::size_t(rng() % k); };
+  std::vector<Step> out;
+  I2cBanger bus{b, reg_of(m, b), out, &rng};
+  for (unsigned t = 0; t < transfers; ++t) {
+    const unsigned addr = pick(4) ? b.i2c.address : unsigned(pick(128));
+    switch (pick(5)) {
+      case 0: bus.read_at(addr, unsigned(pick(256)), 1 + unsigned(pick(3))); break;
+      case 1:  // current-address read
+        bus.start();
+        bus.byte_out(addr << 1 | 1);
+        for (unsigned i = 0, n = 1 + unsigned(pick(3)); i < n; ++i) bus.byte_in(i + 1 < n);
+        bus.stop();
+        break;
+      case 2:  // a write of several bytes (the first sets the pointer)
+        bus.start();
+        bus.byte_out(addr << 1);
+        for (unsigned i = 0, n = 1 + unsigned(pick(3)); i < n; ++i) bus.byte_out(unsigned(pick(256)));
+        if (pick(2)) bus.stop();
+        break;
+      case 3:  // glitches: random line levels
+        for (unsigned i = 0, n = 1 + unsigned(pick(12)); i < n; ++i) bus.set(pick(2) != 0, pick(2) != 0);
+        break;
+      default: {  // a read that the master ends early (NACK, or a STOP in the middle)
+        bus.read_at(addr, unsigned(pick(256)), 1);
+        bus.start();
+        bus.byte_out(addr << 1 | 1);
+        for (int i = 0, n = int(pick(9)); i < n; ++i) bus.bit(true);
+        bus.stop();
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<Step> random_sequence(const gpuinit::RegisterMap& m, std::uint32_t seed, std::size_t n) {
   std::mt19937_64 rng(seed);
   auto pick = [&](std::size_t k) { return std::size_t(rng() % k); };
@@ -121,7 +258,11 @@ std::vector<Step> random_sequence(const gpuinit::RegisterMap& m, std::uint32_t s
       vga_ports.push_back(loc(Space::vga_io, p, 8));
   for (std::size_t i = 0; i < n; ++i) {
     Step s;
-    const auto what = pick(100);
+    const auto what = pick(112);
+    if (what >= 100) {  // around ports and data blocks
+      out.push_back(near_step(m, rng));
+      continue;
+    }
     if (what < 60 && !m.registers.empty()) {
       const auto& r = m.registers[pick(m.registers.size())];
       s.a = loc(r.space, r.offset, r.width, r.bar);
@@ -238,6 +379,61 @@ TEST_CASE("differential: model and RTL (direct driver) agree on every map with R
   }
 }
 
+TEST_CASE("differential: bit-banged I2C on every i2c_gpio register agrees with the model") {
+  std::size_t buses = 0;
+  for (const auto& b : gpuinit::sim::blocks()) {
+    const auto m = gpuinit::sim::block_map(b);
+    for (const auto& beh : m.behaviours) {
+      if (beh.kind != gpuinit::BehaviourKind::i2c_gpio) continue;
+      ++buses;
+      for (std::uint32_t seed : {11u, 12u, 13u, 14u}) differential(b, false, i2c_sequence(m, beh, seed, 24));
+    }
+  }
+  CHECK(buses >= 2);  // the two ATI cards' DDC buses
+}
+
+TEST_CASE("differential: a DDC EDID read over i2c_gpio returns the EEPROM on model and RTL") {
+  std::size_t buses = 0;
+  for (const auto& b : gpuinit::sim::blocks()) {
+    const auto m = gpuinit::sim::block_map(b);
+    for (const auto& beh : m.behaviours) {
+      if (beh.kind != gpuinit::BehaviourKind::i2c_gpio) continue;
+      ++buses;
+      const auto* blk = m.find_block(beh.i2c.block);
+      REQUIRE(blk != nullptr);
+      std::vector<Step> steps;
+      I2cBanger bus{beh, reg_of(m, beh), steps};
+      bus.read_at(beh.i2c.address, 0, 128);
+      // The RTL's answer, bit by bit: SDA sampled after each rising SCL of a data bit.
+      gpuinit::sim::SimOptions o;
+      o.systemc = false;
+      auto sim = gpuinit::sim::make_target(b, o);
+      auto sim_steps = steps;
+      const auto ev = run(*sim, sim_steps);
+      std::vector<int> sda;  // SDA level read after each write with SCL high
+      for (std::size_t i = 0; i + 1 < ev.size(); ++i)
+        if (ev[i].dir == 'w' && ((ev[i].value >> beh.i2c.scl_oe) & 1) == 0 && ev[i + 1].dir == 'r')
+          sda.push_back(int((ev[i + 1].value >> beh.i2c.sda_in) & 1));
+      // Writes with SCL high: the first START (3), two bytes out with their ACKs (18), the
+      // repeated START (2), the address and its ACK (9), then 128 bytes of 9 bits.
+      std::vector<std::uint8_t> got;
+      const std::size_t first = 3 + 18 + 2 + 9;
+      for (std::size_t k = 0; k < 128 && first + k * 9 + 8 <= sda.size(); ++k) {
+        unsigned v = 0;
+        for (std::size_t i = 0; i < 8; ++i) v = v << 1 | unsigned(sda[first + k * 9 + i]);
+        got.push_back(std::uint8_t(v));
+      }
+      REQUIRE(got.size() == 128);
+      INFO("map " << b.map_name);
+      CHECK(std::equal(got.begin(), got.end(), blk->data.begin()));
+      CHECK(got[0] == 0x00);
+      CHECK(got[1] == 0xFF);  // the EDID header
+      differential(b, false, steps);
+    }
+  }
+  CHECK(buses >= 2);
+}
+
 TEST_CASE("differential: model and RTL through SystemC TLM agree on the reference card") {
   const auto* b = gpuinit::sim::find_block("gpuinit-ref");
   REQUIRE(b != nullptr);
@@ -245,6 +441,15 @@ TEST_CASE("differential: model and RTL through SystemC TLM agree on the referenc
   auto steps = init_like(m);
   for (auto& s : random_sequence(m, 4242u, 1500)) steps.push_back(s);
   differential(*b, true, steps);
+}
+
+TEST_CASE("differential: model and RTL through SystemC TLM agree on overlapping ports and a port crossing a bus word") {
+  // VMware SVGA: index/value ports at I/O offsets 0 and 1, Bochs DISPI data port at 0x1CF
+  // (its second cycle is a TLM transaction marked as the continuation).
+  const auto* b = gpuinit::sim::find_block("qemu-vmware-svga");
+  REQUIRE(b != nullptr);
+  auto m = gpuinit::sim::block_map(*b);
+  differential(*b, true, random_sequence(m, 777u, 1500));
 }
 
 TEST_CASE("differential: a wrong RTL answer is caught") {

@@ -40,6 +40,10 @@ class Block {
   virtual void reset() = 0;
   [[nodiscard]] virtual std::uint64_t cycle(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr,
                                             bool rd) = 0;
+  // The same with bus_seq high: the cycle carries the bytes, in the next word, of the
+  // access the previous cycle began (an access crossing a 64-bit bus word, docs/sim.md).
+  [[nodiscard]] virtual std::uint64_t cycle_seq(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr,
+                                                bool rd) = 0;
   virtual void idle(std::uint64_t n) = 0;
   [[nodiscard]] virtual std::uint64_t cycles() const noexcept = 0;
   [[nodiscard]] virtual std::uint64_t ticks() const noexcept = 0;

@@ -1,6 +1,7 @@
 // How an access of the replay vocabulary becomes cycles on a register block's bus.
 //  - flat spaces (mmio, io, config, vga_io, vga_mem, port) map to a region and byte lanes:
-//    one cycle;
+//    one cycle, or two when the access crosses a 64-bit bus word (the second cycle carries
+//    the bytes in the next word with bus_seq set, see docs/sim.md);
 //  - indexed spaces go through their real index/data registers the way a careful driver
 //    does: read the index register, write the index, access the data register, write the
 //    old index back, so that the visible index state is what it was (vga_crtc first reads
@@ -24,6 +25,7 @@ struct BusStep {
   bool wr = false;
   bool rd = false;
   unsigned shift = 0;
+  bool seq = false;  // continues the previous cycle's access in the next word (bus_seq)
 };
 
 [[nodiscard]] std::string describe(const Access& a);
@@ -37,11 +39,27 @@ class Decoder {
   // bus word, an offset beyond 32 bits).
   [[nodiscard]] bool flat_step(const Access& a, bool write, std::uint64_t value, BusStep& out) const;
 
+  // The two cycles of a flat-space access that crosses a 64-bit bus word: the bytes in the
+  // first word, then those in the next with `seq` set. False when the access is not a flat
+  // access crossing a word; throws std::runtime_error beyond the 32-bit offset field.
+  [[nodiscard]] bool split_steps(const Access& a, bool write, std::uint64_t value, BusStep& first,
+                                 BusStep& second) const;
+  // The value read by a split access from the data of its two cycles.
+  [[nodiscard]] static std::uint64_t split_value(const Access& a, const BusStep& first, std::uint64_t r1,
+                                                 std::uint64_t r2) noexcept {
+    const unsigned low = 64 - first.shift;  // bits in the first word
+    return ((r1 >> first.shift) | (r2 << low)) & width_mask(a.width);
+  }
+
   // Executes the access through `cycle(const BusStep&) -> rdata` and returns the value read
   // (0 for a write). Throws std::runtime_error for an access the bus cannot express.
   template <class Cycle>
   std::uint64_t execute(const Access& a, bool write, std::uint64_t value, Cycle&& cycle) const {
-    BusStep s;
+    BusStep s, s2;
+    if (split_steps(a, write, value, s, s2)) {
+      const std::uint64_t r1 = cycle(s);
+      return split_value(a, s, r1, cycle(s2));
+    }
     if (flat_step(a, write, value, s)) return (cycle(s) >> s.shift) & width_mask(a.width);
     auto port = [&](Space sp, std::uint8_t bar, std::uint64_t off, std::uint8_t w, bool wr, std::uint64_t v) {
       Access p;
@@ -49,7 +67,11 @@ class Decoder {
       p.bar = bar;
       p.offset = off;
       p.width = w;
-      BusStep st;
+      BusStep st, st2;
+      if (split_steps(p, wr, v, st, st2)) {
+        const std::uint64_t r1 = cycle(st);
+        return split_value(p, st, r1, cycle(st2));
+      }
       (void)flat_step(p, wr, v, st);
       return (cycle(st) >> st.shift) & width_mask(w);
     };
