@@ -46,6 +46,20 @@ Classification from_stop(x86::PcStop s) {
   return Classification::fault;
 }
 
+// True when the image's entry (offset 3, through a near or short jump there) leads into
+// zero-filled bytes: a ROM whose legacy code was stripped (EFI GOP ROMs with a stub image).
+bool entry_is_blank(std::span<const std::uint8_t> code) {
+  if (code.size() < 6) return false;
+  std::size_t at = 3;
+  if (code[3] == 0xE9) at = std::size_t((6 + (code[4] | code[5] << 8)) & 0xFFFF);
+  else if (code[3] == 0xEB) at = std::size_t(5 + std::int8_t(code[4]));
+  constexpr std::size_t kBlank = 32;
+  if (at + kBlank > code.size()) return false;
+  for (std::size_t i = 0; i < kBlank; ++i)
+    if (code[at + i] != 0) return false;
+  return true;
+}
+
 std::string describe_chain(const rom::RomInfo& info) {
   std::string s;
   for (const rom::Image& im : info.images) {
@@ -60,7 +74,7 @@ std::string describe_chain(const rom::RomInfo& info) {
 
 std::string PipelineProcessor::fingerprint(const JobOptions& opt) const {
   // Bump kRevision when the job changes what it writes for the same inputs.
-  constexpr int kRevision = 2;
+  constexpr int kRevision = 3;
   return std::string("pipeline/") + kToolVersion + "." + std::to_string(kRevision) + "/max=" + std::to_string(opt.max_instructions) +
          "/timeout=" + std::to_string(opt.timeout_s) + "/ns=" + std::to_string(opt.ns_per_instruction) + (write_traces_ ? "/traces" : "/no-traces") +
          "/spin=" + std::to_string(kDefaultSpinThreshold);
@@ -142,6 +156,8 @@ std::vector<ImageResult> PipelineProcessor::process(std::span<const std::uint8_t
       r.run = std::string(classification_name(stop));
       r.detail = "ISA ROM (no PCIR), run with the PCI environment" + (run.ok() ? std::string() : ": " + run.message);
     }
+    if (run.stop == x86::PcStop::invalid_opcode && entry_is_blank(code))
+      r.detail += "; the entry leads into zero-filled bytes: the image carries no legacy init code";
     if (run.truncated) r.detail += (r.detail.empty() ? "" : "; ") + std::string("stopped at the event budget");
     const std::string stem = "image" + std::to_string(idx);
     if (write_traces_) write_file_atomic(dir / (stem + ".trace.jsonl"), write_trace(run.trace));

@@ -149,3 +149,25 @@ TEST_CASE("pipeline: the instruction budget ends a run that never returns") {
   CHECK(r.rows[0].r.classification == Classification::budget);
   CHECK(r.rows[0].r.instructions == 10'000);
 }
+
+TEST_CASE("pipeline: an entry that leads into zero-filled bytes is named as an image without legacy code") {
+  const fs::path in = fresh_dir("blank-in"), out = fresh_dir("blank-out");
+  auto b = tr::image({0xE9, 0xFA, 0x00});  // jmp 0x100: zeros up to a UD2 at 0x1F0
+  b[0x1F0] = 0x0F;
+  b[0x1F1] = 0x0B;
+  std::uint8_t sum = 0;
+  for (std::size_t i = 0; i + 1 < b.size(); ++i) sum = std::uint8_t(sum + b[i]);
+  b[511] = std::uint8_t(0x100 - sum);
+  put(in / "stub.rom", b);
+  put(in / "ud2.rom", tr::image({0x0F, 0x0B}));  // a real invalid opcode in real code
+  PipelineProcessor proc;
+  BatchOptions o;
+  o.inputs = {in.string()};
+  o.out_dir = out;
+  const auto m = by_file(run_batch(o, proc));
+  REQUIRE(m.at("stub.rom").size() == 1);
+  CHECK(m.at("stub.rom")[0].classification == Classification::invalid_opcode);
+  CHECK(m.at("stub.rom")[0].detail.find("no legacy init code") != std::string::npos);
+  CHECK(m.at("ud2.rom")[0].classification == Classification::invalid_opcode);
+  CHECK(m.at("ud2.rom")[0].detail.find("no legacy init code") == std::string::npos);
+}
