@@ -14,7 +14,8 @@
 //
 // Prints one line per mode with the median rate over the repetitions, computed from the
 // process's CPU time (what counts on a shared machine) and from wall-clock time, and the
-// load average when the mode started. Waveforms go to the temporary folder and are removed.
+// load average when the mode started. Waveforms go to the temporary folder and are removed
+// unless GPUINIT_BENCH_KEEP_WAVE is set.
 #include <time.h>
 #include <unistd.h>
 
@@ -156,7 +157,7 @@ int run_mode(const std::string& mode, std::uint64_t n, const std::string& map_na
     });
   }
   std::error_code ec;
-  std::filesystem::remove(wave_path, ec);
+  if (!std::getenv("GPUINIT_BENCH_KEEP_WAVE")) std::filesystem::remove(wave_path, ec);
   std::sort(cpu_rates.begin(), cpu_rates.end());
   std::sort(wall_rates.begin(), wall_rates.end());
   std::printf("%-11s cpu %7.2f M tx/s  wall %7.2f M tx/s  (median of %d x %llu, %s, %s, load %.2f)%s\n",

@@ -112,6 +112,7 @@ class TlmTarget final : public SimTargetBase {
     target_ = std::make_unique<BlockModule>("block", *block_, units_per_ps_);
     initiator_->socket.bind(target_->socket);
     sc_core::sc_start(sc_core::SC_ZERO_TIME);  // end of elaboration
+    fw_ = initiator_->socket.operator->();     // the bound target's interface, looked up once
     // One payload for every transaction: only command, address, length and status change.
     payload_.set_data_ptr(buf_);
     payload_.set_byte_enable_ptr(nullptr);
@@ -150,7 +151,7 @@ class TlmTarget final : public SimTargetBase {
     payload_.set_streaming_width(len);
     payload_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_time delay = sc_time::from_value(local_);
-    initiator_->socket->b_transport(payload_, delay);
+    fw_->b_transport(payload_, delay);
     if (payload_.is_response_error()) [[unlikely]]
       throw std::runtime_error("TLM error '" + payload_.get_response_string() + "' on " + describe(a));
     ++stats_.bus_cycles;
@@ -172,6 +173,7 @@ class TlmTarget final : public SimTargetBase {
   std::uint64_t local_ = 0;  // local time offset of the initiator, SystemC time units
   std::unique_ptr<InitiatorModule> initiator_;
   std::unique_ptr<BlockModule> target_;
+  tlm::tlm_fw_transport_if<>* fw_ = nullptr;
   tlm::tlm_generic_payload payload_;
   unsigned char buf_[8] = {};
 };
