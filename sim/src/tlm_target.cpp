@@ -1,4 +1,5 @@
-// sim: the Verilated block inside a SystemC module behind a TLM-2.0 simple_target_socket.
+// sim: the Verilated block inside a SystemC module behind a TLM-2.0 target socket
+// (the module implements the forward interface).
 // The replay target owns an initiator socket bound to it and issues loosely-timed
 // b_transport calls with temporal decoupling: each call carries the initiator's local time
 // offset, the target runs the block's clock up to that time, performs the pin-level bus
@@ -15,7 +16,6 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
 
 // libsystemc defines main() and calls sc_main(); executables of this project have their
 // own main(), so this definition only satisfies the linker. Weak: a program of the user's
@@ -54,17 +54,32 @@ void store_lanes(unsigned char* d, unsigned len, unsigned lane, std::uint64_t v)
 }
 
 // The register block as a TLM target. Address: region << 32 | offset (docs/sim.md).
-struct BlockModule : sc_core::sc_module {
-  tlm_utils::simple_target_socket<BlockModule, 64> socket;
+// The module implements the forward interface itself and binds its socket to it, so an
+// initiator's b_transport is one virtual call. Loosely-timed only: nb_transport_fw runs
+// the blocking path and completes at once; no DMI (registers have side effects) and no
+// debug transport (a read may change state).
+struct BlockModule : sc_core::sc_module, tlm::tlm_fw_transport_if<> {
+  tlm::tlm_target_socket<64> socket;
   Block& block;
   const std::uint64_t units_per_period;  // SystemC time units in one clock period
 
   BlockModule(const sc_core::sc_module_name& n, Block& b, std::uint64_t units_per_ps)
       : sc_module(n), socket("socket"), block(b), units_per_period(b.period_ps() * units_per_ps) {
-    socket.register_b_transport(this, &BlockModule::b_transport);
+    socket.bind(*this);
   }
 
-  void b_transport(tlm::tlm_generic_payload& p, sc_time& delay) {
+  tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase, sc_time& delay) override {
+    b_transport(p, delay);
+    phase = tlm::END_RESP;
+    return tlm::TLM_COMPLETED;
+  }
+  bool get_direct_mem_ptr(tlm::tlm_generic_payload&, tlm::tlm_dmi& dmi) override {
+    dmi.allow_none();
+    return false;
+  }
+  unsigned int transport_dbg(tlm::tlm_generic_payload&) override { return 0; }
+
+  void b_transport(tlm::tlm_generic_payload& p, sc_time& delay) override {
     const std::uint64_t addr = p.get_address();
     const unsigned len = p.get_data_length();
     const unsigned region = unsigned(addr >> 32);
