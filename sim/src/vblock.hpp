@@ -12,11 +12,13 @@
 
 namespace gpuinit::sim::detail {
 
-// A Verilated root whose only scheduled trigger is `posedge clk` and whose scheduler keeps
-// the previous clock value in a member (Verilator 5.0xx). For such a model the falling-edge
-// eval() does nothing a later rising-edge eval() would not redo (the input-combinational
-// logic runs on every eval), so one eval() with the previous clock marked low is the whole
-// cycle. Other Verilator versions fall back to two eval() calls per cycle.
+// A Verilated root with a single scheduled trigger on `clk` whose scheduler keeps the
+// previous clock value in a member (Verilator 5.0xx). The generated blocks only have
+// `always_ff @(posedge clk)` processes (rtl/gen_regblock.py), so that trigger is the rising
+// edge, and the falling-edge eval() does nothing a later rising-edge eval() would not redo
+// (the input-combinational logic runs on every eval): one eval() with the previous clock
+// marked low is the whole cycle. The differential tests (tests/sim) compare this path with
+// the C++ model on every block. Other Verilator versions fall back to two eval() calls.
 template <class R>
 concept PosedgeOnlyRoot = requires(R& r) {
   r.__Vtrigrprev__TOP__clk = 0;
