@@ -27,14 +27,26 @@ constexpr std::uint64_t kMaxPs = ~std::uint64_t{0} / 2;  // far beyond any seque
 
 class DirectTarget final : public SimTargetBase {
  public:
-  DirectTarget(const BlockInfo& b, const SimOptions& opt)
-      : SimTargetBase(b), block_(b.make(opt.wave, opt.waveform_path)) {}
+  DirectTarget(const BlockInfo& b, const SimOptions& opt) : SimTargetBase(b, opt), period_ps_(block_->period_ps()) {}
 
   [[nodiscard]] std::uint64_t read(const Access& a) override { return access(a, false, 0); }
   void write(const Access& a, std::uint64_t value) override { (void)access(a, true, value); }
   [[nodiscard]] std::uint64_t now_ns() const override { return now_ps_ / 1000; }
   void advance(std::uint64_t ns) override {
+    const std::uint64_t before = now_ps_;
     now_ps_ = ns > (kMaxPs - now_ps_) / 1000 ? kMaxPs : now_ps_ + ns * 1000;
+    // due_ = floor(now_ps_ / period), rem_ = the rest: kept up to date without a
+    // division for the usual step of at most one period.
+    rem_ += now_ps_ - before;
+    if (rem_ >= period_ps_) {
+      if (rem_ < 2 * period_ps_) {
+        ++due_;
+        rem_ -= period_ps_;
+      } else {
+        due_ = now_ps_ / period_ps_;
+        rem_ = now_ps_ % period_ps_;
+      }
+    }
   }
   [[nodiscard]] std::string name() const override { return "sim-fast:" + std::string(info_.map_name); }
 
@@ -44,20 +56,22 @@ class DirectTarget final : public SimTargetBase {
     return decoder_.execute(a, write, value, [this](const BusStep& s) { return run(s); });
   }
 
-  // Deliver the clock periods elapsed up to now, then one bus cycle. Accesses annotate
-  // no time (see docs/sim.md): the target's clock is the replay's.
+  // Deliver the clock periods elapsed up to now, then one bus cycle (one call into the
+  // block). Accesses annotate no time (see docs/sim.md): the target's clock is the replay's.
   std::uint64_t run(const BusStep& s) {
-    const std::uint64_t due = now_ps_ / block_->period_ps();
-    if (due > block_->ticks()) block_->idle(due - block_->ticks());
-    const auto r = s.seq ? block_->cycle_seq(s.word, s.wdata, s.be, s.wr, s.rd)
-                         : block_->cycle(s.word, s.wdata, s.be, s.wr, s.rd);
+    if (s.seq) [[unlikely]] {  // the second cycle of an access split at a bus word
+      if (due_ > block_->ticks()) block_->idle(due_ - block_->ticks());
+      ++stats_.bus_cycles;
+      return block_->cycle_seq(s.word, s.wdata, s.be, s.wr, s.rd);
+    }
     ++stats_.bus_cycles;
-    stats_.ticks = block_->ticks();
-    return r;
+    return block_->step(due_, s.word, s.wdata, s.be, s.wr, s.rd);
   }
 
-  std::unique_ptr<Block> block_;
+  std::uint64_t period_ps_;
   std::uint64_t now_ps_ = 0;
+  std::uint64_t due_ = 0;  // clock periods elapsed at now_ps_
+  std::uint64_t rem_ = 0;  // now_ps_ - due_ * period_ps_
 };
 
 }  // namespace

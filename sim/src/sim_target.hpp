@@ -9,14 +9,20 @@ namespace gpuinit::sim::detail {
 
 class SimTargetBase : public replay::Target {
  public:
-  explicit SimTargetBase(const BlockInfo& b) : info_(b), decoder_(block_map(b)) {}
+  SimTargetBase(const BlockInfo& b, const SimOptions& opt)
+      : info_(b), decoder_(block_map(b)), block_(b.make(opt.wave, opt.waveform_path)) {}
   [[nodiscard]] replay::Capabilities capabilities() const override;
-  [[nodiscard]] const SimStats& sim_stats() const noexcept { return stats_; }
+  [[nodiscard]] SimStats sim_stats() const noexcept {
+    SimStats s = stats_;
+    s.ticks = block_->ticks();
+    return s;
+  }
 
  protected:
   const BlockInfo& info_;
   Decoder decoder_;
-  SimStats stats_;
+  std::unique_ptr<Block> block_;
+  SimStats stats_;  // ticks: read from the block when asked
 };
 
 }  // namespace gpuinit::sim::detail

@@ -30,6 +30,8 @@ inline constexpr std::uint64_t kOffsetLimit = std::uint64_t{1} << 32;
 //  - idle(n) lets n periods of time pass: n edges with `tick` high and no access; while
 //    no timed behaviour runs (busy low) the block cannot change state, so those edges are
 //    counted, not simulated;
+//  - step(due, ...) is idle(due - ticks()) when due > ticks(), then cycle(...): the
+//    drivers' one call per bus cycle;
 //  - cycles() counts edges since construction (reset() is two with rst_n low), ticks()
 //    the periods idle() let pass;
 //  - a waveform, when asked for at construction, is written to its file until destruction;
@@ -45,6 +47,8 @@ class Block {
   [[nodiscard]] virtual std::uint64_t cycle_seq(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr,
                                                 bool rd) = 0;
   virtual void idle(std::uint64_t n) = 0;
+  [[nodiscard]] virtual std::uint64_t step(std::uint64_t due_ticks, std::uint64_t word, std::uint64_t wdata,
+                                           std::uint8_t be, bool wr, bool rd) = 0;
   [[nodiscard]] virtual std::uint64_t cycles() const noexcept = 0;
   [[nodiscard]] virtual std::uint64_t ticks() const noexcept = 0;
   [[nodiscard]] virtual bool busy() const noexcept = 0;
