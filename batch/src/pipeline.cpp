@@ -50,6 +50,7 @@ Classification from_stop(x86::PcStop s) {
 // zero-filled bytes: a ROM whose legacy code was stripped (EFI GOP ROMs with a stub image).
 bool entry_is_blank(std::span<const std::uint8_t> code) {
   if (code.size() < 6) return false;
+  if (code[3] == 0 && code[4] == 0 && code[5] == 0) return true;  // no entry code at all
   std::size_t at = 3;
   if (code[3] == 0xE9) at = std::size_t((6 + (code[4] | code[5] << 8)) & 0xFFFF);
   else if (code[3] == 0xEB) at = std::size_t(5 + std::int8_t(code[4]));

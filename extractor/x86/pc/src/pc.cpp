@@ -311,6 +311,7 @@ class Machine final : public Bus {
   std::string debug_;
   u64 extra_ns_ = 0;  // waits of INT 15h/86h, timer-poll fast-forward
   u32 timer_streak_ = 0;
+
   // PCI
   DeviceInfo dev_;
   std::array<u8, 256> cfgspace_{};
@@ -1110,19 +1111,13 @@ DeviceInfo presented_device(std::span<const std::uint8_t> image, const PcConfig&
   return d;
 }
 
-// ROMs find their registers by BAR index, so a family's ROM only works with its own layout
-// (an R600+ ATI ROM reads its I/O base from BAR4; on a card without one it writes port 0).
+// ROMs find their registers by BAR index, so a family's ROM only works with its own layout.
+// ATI cards keep the R100 layout (I/O at BAR1) for every generation: the R5xx+ layout
+// (I/O at BAR4) takes their ROMs deeper into init paths that poll registers the generic
+// model cannot answer (37 ATI images: 27 complete with BAR1, 12 with BAR4; docs/corpus.md).
 std::vector<Bar> default_bars(std::uint16_t vendor, std::uint16_t device) {
   constexpr std::uint64_t MiB = 1u << 20, KiB = 1u << 10;
-  if (vendor == 0x1002) {
-    // R5xx and later (X1000 0x71xx-0x7Fxx, R600+ 0x94xx and up, Evergreen to Navi 0x66xx-0x74xx,
-    // APUs 0x13xx-0x19xx): 64-bit frame buffer at BAR0, 64-bit registers at BAR2, I/O at BAR4,
-    // and (GCN and later) a 32-bit register BAR5. R100-R400 and Rage keep the old layout.
-    const bool modern = (device >= 0x1300 && device < 0x2000) || (device >= 0x6600 && device < 0x8000) || device >= 0x9400;
-    if (modern)
-      return {Bar{0, BarKind::mem64, 256 * MiB, true}, Bar{2, BarKind::mem64, 256 * KiB, false}, Bar{4, BarKind::io, 256, false},
-              Bar{5, BarKind::mem32, 256 * KiB, false}};
-  } else if (vendor == 0x10DE || vendor == 0x12D2) {
+  if (vendor == 0x10DE || vendor == 0x12D2) {
     // NVIDIA: registers at BAR0 (16 MiB), frame buffer at BAR1; from G80 (0x0190) on the frame
     // buffer and the instance memory are 64-bit BARs 1 and 3, and I/O is BAR5.
     if (vendor == 0x10DE && device >= 0x0190)
