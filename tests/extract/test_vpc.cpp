@@ -226,3 +226,22 @@ TEST_CASE("default BARs follow the card's family") {
   CHECK(io_bar(d.bars) == 1);
 }
 
+
+TEST_CASE("NVIDIA register window: the data port reaches the register the address names") {
+  x86::PcConfig cfg;
+  cfg.device.vendor = 0x10DE;
+  cfg.device.device = 0x1D01;  // Pascal: I/O at BAR5, registers at BAR0
+  cfg.device.class_code = 0x030000;
+  cfg.device.vga_decode = true;
+  cfg.max_instructions = 100'000;
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("nvwin"), cfg, model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  std::vector<TraceEvent> regs;
+  for (const auto& e : accesses(r))
+    if (e.space == Space::mmio) regs.push_back(e);
+  REQUIRE(regs.size() == 3);
+  check(regs[0], Space::mmio, 0x200, 32, Dir::write, 0xCAFE);
+  check(regs[1], Space::mmio, 0x88000, 32, Dir::read, 0x1D0110DE);  // config space mirrored
+  check(regs[2], Space::mmio, 0x200, 32, Dir::read, 0xCAFE);
+}

@@ -254,6 +254,17 @@ class Machine final : public Bus {
     return a;
   }
 
+  // NVIDIA G80 and later: I/O BAR offset 8 holds a register address and offset 12 is the
+  // data port of the register it names (BAR0). A data-port access is recorded and modelled
+  // as that register access, so each register keeps its own value. True when it was one.
+  bool nv_window(Access& a) const {
+    if (nv_io_bar_ < 0 || a.space != Space::io || a.bar != nv_io_bar_ || a.offset < 12 || a.offset > 15) return false;
+    a.space = Space::mmio;
+    a.bar = 0;
+    a.offset = (nv_addr_ & 0x00FFFFFCu) + (a.offset - 12);
+    return true;
+  }
+
   // ------------------------------------------------------------------ PCI config
   [[nodiscard]] bool cf8_hits_us() const {
     return (cf8_ & 0x80000000u) && ((cf8_ >> 16) & 0xFF) == cfg_.bus && ((cf8_ >> 8) & 0xFF) == cfg_.devfn;
@@ -311,6 +322,8 @@ class Machine final : public Bus {
   std::string debug_;
   u64 extra_ns_ = 0;  // waits of INT 15h/86h, timer-poll fast-forward
   u32 timer_streak_ = 0;
+  int nv_io_bar_ = -1;  // NVIDIA's register window in the I/O BAR (nv_window()), -1: none
+  u32 nv_addr_ = 0;
 
   // PCI
   DeviceInfo dev_;
@@ -331,6 +344,9 @@ class Machine final : public Bus {
 
 void Machine::build_device(std::span<const u8> image) {
   dev_ = presented_device(image, cfg_);
+  if (dev_.vendor == 0x10DE)
+    for (const Bar& b : dev_.bars)
+      if (b.kind == BarKind::io && b.index == 5) nv_io_bar_ = 5;
   auto& c = cfgspace_;
   auto set16 = [&](unsigned o, u16 v) { c[o] = u8(v), c[o + 1] = u8(v >> 8); };
   auto set32 = [&](unsigned o, u32 v) { set16(o, u16(v)), set16(o + 2, u16(v >> 16)); };
@@ -589,6 +605,17 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
   }
   if (const Range* r = find(port, true)) {
     Access a = access_for(*r, port, bytes);
+    if (nv_window(a) && a.offset >= 0x88000 && a.offset + bytes <= 0x88100) {
+      // NV_PBUS_PCI_NV_*: the card's config space, mirrored into its registers.
+      const unsigned off = unsigned(a.offset - 0x88000);
+      Access c = a;
+      c.space = Space::config;
+      c.bar = 0;
+      c.offset = off;
+      const u32 v = off < 0x40 ? header_read(off, bytes) : u32(model_.read(c, now()) & mask);
+      record(a, Dir::read, v);
+      return v;
+    }
     u32 v = u32(model_.read(a, now()) & mask);
     // ATI cards answer a read of 0x3C3 (VGA enable) with the upper byte of their I/O BAR:
     // their ROMs find the BAR that way (`in al, 0x3C3; mov dh, al`).
@@ -631,6 +658,12 @@ void Machine::io_write(u16 port, unsigned bytes, u32 value) {
   }
   if (const Range* r = find(port, true)) {
     Access a = access_for(*r, port, bytes);
+    if (nv_io_bar_ >= 0 && a.space == Space::io && a.bar == nv_io_bar_ && a.offset >= 8 && a.offset < 12) {
+      const unsigned sh = unsigned(8 * (a.offset - 8));
+      const u32 m = u32(width_mask(8 * bytes)) << sh;
+      nv_addr_ = (nv_addr_ & ~m) | ((value << sh) & m);
+    }
+    nv_window(a);
     record(a, Dir::write, value);
     model_.write(a, value, now());
     return;
