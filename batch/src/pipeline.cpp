@@ -41,6 +41,7 @@ Classification from_stop(x86::PcStop s) {
     case x86::PcStop::boot_request: return Classification::halted;  // INT 18h/19h: POST handed over
     case x86::PcStop::invalid_opcode: return Classification::invalid_opcode;
     case x86::PcStop::triple_fault: return Classification::fault;
+    case x86::PcStop::runaway: return Classification::fault;
     case x86::PcStop::bad_image: return Classification::fault;
   }
   return Classification::fault;

@@ -245,3 +245,18 @@ TEST_CASE("NVIDIA register window: the data port reaches the register the addres
   check(regs[1], Space::mmio, 0x88000, 32, Dir::read, 0x1D0110DE);  // config space mirrored
   check(regs[2], Space::mmio, 0x200, 32, Dir::read, 0xCAFE);
 }
+
+TEST_CASE("runaway: execution in zero-filled memory stops as runaway, real loops do not") {
+  auto cfg = card();
+  cfg.max_instructions = 50'000'000;
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("runaway"), cfg, model);
+  CHECK(r.stop == x86::PcStop::runaway);
+  CHECK(r.instructions < 5'000'000);  // three slices, not the whole budget
+  CHECK(r.message.find("zero-filled") != std::string::npos);
+  // `jmp $` in real code runs to the budget.
+  auto rom = asm_rom("stops");
+  cfg.max_instructions = 5'000'000;
+  GenericModel model2;
+  CHECK(x86::run_option_rom(rom, cfg, model2).stop == x86::PcStop::budget);
+}

@@ -265,6 +265,17 @@ class Machine final : public Bus {
     return true;
   }
 
+  // At least 48 of the 64 bytes from the next instruction on are zeros (first megabyte
+  // only): empty memory, or a data table, not code.
+  [[nodiscard]] bool executing_blank_memory() const {
+    const u32 at = cpu_.insn_cs_ip();
+    const u32 lin = ((at >> 16) << 4) + (at & 0xFFFF);
+    if (lin + 64 > 0x100000) return false;
+    unsigned zeros = 0;
+    for (u32 i = 0; i < 64; ++i) zeros += low_[lin + i] == 0;
+    return zeros >= 48;
+  }
+
   // ------------------------------------------------------------------ PCI config
   [[nodiscard]] bool cf8_hits_us() const {
     return (cf8_ & 0x80000000u) && ((cf8_ >> 16) & 0xFF) == cfg_.bus && ((cf8_ >> 8) & 0xFF) == cfg_.devfn;
@@ -1004,7 +1015,8 @@ PcResult Machine::run() {
   const auto t0 = std::chrono::steady_clock::now();
   StopReason why = StopReason::none;
   u64 left = cfg_.max_instructions;
-  bool timed_out = false;
+  bool timed_out = false, runaway = false;
+  unsigned blank_slices = 0;
   while (true) {
     const u64 slice = std::min(left, kSliceInstructions);
     const u64 before = cpu_.icount();
@@ -1013,6 +1025,14 @@ PcResult Machine::run() {
     left -= std::min(left, done);
     if (why != StopReason::budget) break;
     if (left == 0) break;
+    // Three slice ends in a row in mostly zero-filled memory: the code ran off into
+    // nothing or into a data table (`add [bx+si], al` ...), after a wild jump or return;
+    // no real loop looks like that.
+    blank_slices = executing_blank_memory() ? blank_slices + 1 : 0;
+    if (blank_slices >= 3) {
+      runaway = true;
+      break;
+    }
     if (cfg_.timeout_s > 0 &&
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > cfg_.timeout_s) {
       timed_out = true;
@@ -1023,7 +1043,11 @@ PcResult Machine::run() {
   const u32 at = cpu_.fault_cs_ip() ? cpu_.fault_cs_ip() : cpu_.insn_cs_ip();
   std::snprintf(where, sizeof where, "%04x:%04x", at >> 16, at & 0xFFFF);
   res.instructions = cpu_.icount();
-  if (timed_out) {
+  if (runaway) {
+    res.stop = PcStop::runaway;
+    res.message = "execution ran into mostly zero-filled memory (no code) at " + std::string(where) + " after " +
+                  std::to_string(res.instructions) + " instructions (a wild jump or return)";
+  } else if (timed_out) {
     res.stop = PcStop::timeout;
     res.message = "wall-clock limit of " + std::to_string(cfg_.timeout_s) + " s reached after " +
                   std::to_string(res.instructions) + " instructions";
@@ -1035,7 +1059,7 @@ PcResult Machine::run() {
         break;
       case StopReason::budget:
         res.stop = PcStop::budget;
-        res.message = "instruction budget of " + std::to_string(cfg_.max_instructions) + " used up";
+        res.message = "instruction budget of " + std::to_string(cfg_.max_instructions) + " used up at " + std::string(where);
         break;
       case StopReason::halted:
         res.stop = PcStop::halted;
@@ -1082,6 +1106,7 @@ const char* pc_stop_name(PcStop s) noexcept {
     case PcStop::halted: return "halted";
     case PcStop::invalid_opcode: return "invalid_opcode";
     case PcStop::triple_fault: return "triple_fault";
+    case PcStop::runaway: return "runaway";
     case PcStop::boot_request: return "boot_request";
     case PcStop::bad_image: return "bad_image";
   }

@@ -72,6 +72,7 @@ enum class PcStop : std::uint8_t {
   halted,          // HLT (nothing can wake it: the virtual PC delivers no interrupts)
   invalid_opcode,
   triple_fault,
+  runaway,         // execution ran into mostly zero-filled memory (a wild jump or return)
   boot_request,    // the ROM asked to boot (INT 18h/19h)
   bad_image,       // nothing to run: no 0x55AA image, or too short for an entry
 };
