@@ -259,4 +259,7 @@ TEST_CASE("runaway: execution in zero-filled memory stops as runaway, real loops
   cfg.max_instructions = 5'000'000;
   GenericModel model2;
   CHECK(x86::run_option_rom(rom, cfg, model2).stop == x86::PcStop::budget);
+  // Nor is a loop that spends its time in our BIOS's IRET stub (zeros around it).
+  GenericModel model3;
+  CHECK(x86::run_option_rom(asm_rom("intloop"), cfg, model3).stop == x86::PcStop::budget);
 }

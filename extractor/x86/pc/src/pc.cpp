@@ -265,12 +265,12 @@ class Machine final : public Bus {
     return true;
   }
 
-  // At least 48 of the 64 bytes from the next instruction on are zeros (first megabyte
-  // only): empty memory, or a data table, not code.
+  // At least 48 of the 64 bytes from the next instruction on are zeros (below our BIOS
+  // segment): empty memory, or a data table, not code.
   [[nodiscard]] bool executing_blank_memory() const {
     const u32 at = cpu_.insn_cs_ip();
     const u32 lin = ((at >> 16) << 4) + (at & 0xFFFF);
-    if (lin + 64 > 0x100000) return false;
+    if (lin + 64 > kBiosBase) return false;  // our BIOS: its IRET stubs sit among zeros
     unsigned zeros = 0;
     for (u32 i = 0; i < 64; ++i) zeros += low_[lin + i] == 0;
     return zeros >= 48;
