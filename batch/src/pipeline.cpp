@@ -42,6 +42,7 @@ Classification from_stop(x86::PcStop s) {
     case x86::PcStop::invalid_opcode: return Classification::invalid_opcode;
     case x86::PcStop::triple_fault: return Classification::fault;
     case x86::PcStop::runaway: return Classification::fault;
+    case x86::PcStop::unhandled_fault: return Classification::fault;
     case x86::PcStop::bad_image: return Classification::fault;
   }
   return Classification::fault;
@@ -76,7 +77,7 @@ std::string describe_chain(const rom::RomInfo& info) {
 
 std::string PipelineProcessor::fingerprint(const JobOptions& opt) const {
   // Bump kRevision when the job changes what it writes for the same inputs.
-  constexpr int kRevision = 5;
+  constexpr int kRevision = 6;
   return std::string("pipeline/") + kToolVersion + "." + std::to_string(kRevision) + "/max=" + std::to_string(opt.max_instructions) +
          "/timeout=" + std::to_string(opt.timeout_s) + "/ns=" + std::to_string(opt.ns_per_instruction) + (write_traces_ ? "/traces" : "/no-traces") +
          "/spin=" + std::to_string(kDefaultSpinThreshold);

@@ -467,3 +467,21 @@ TEST_CASE("SGDT/SIDT store the tables; CR2-CR4 keep what was written") {
   CHECK(m.cpu.control_register(3) == 0x123000);
   CHECK(m.cpu.control_register(4) == 0x123000);
 }
+
+TEST_CASE("a fault whose vector holds the default handler stops; an installed handler gets it") {
+  Machine m;
+  m.cpu.set_unhandled_ud_vector(0xF000, 6 * 4);  // this machine's default handler
+  m.load(0x0000, {0x18, 0x00, 0x00, 0xF0});      // vector 0 (#DE) -> the default too
+  // xor cx,cx; div cx (#DE); hlt
+  m.load(0x10000, {0x31, 0xC9, 0xF7, 0xF1, 0xF4});
+  m.start(0x1000, 0);
+  CHECK(m.cpu.run(10) == StopReason::unhandled_fault);
+  CHECK(m.cpu.fault_cs_ip() == 0x10000002);
+  CHECK(m.cpu.last_error().find("exception 0") != std::string::npos);
+  // The ROM's own #DE handler: mov cx,1; iret (the divide is retried and succeeds).
+  m.load(0x0000, {0x00, 0x03, 0x00, 0x10});
+  m.load(0x10300, {0xB9, 0x01, 0x00, 0xCF});
+  m.cpu.regs().eip = 2;
+  CHECK(m.cpu.run(20) == StopReason::halted);
+  CHECK((m.cpu.regs().gpr[ECX] & 0xFFFF) == 1);
+}

@@ -21,6 +21,7 @@ const char* stop_reason_name(StopReason r) noexcept {
     case StopReason::halted: return "halted";
     case StopReason::invalid_opcode: return "invalid_opcode";
     case StopReason::triple_fault: return "triple_fault";
+    case StopReason::unhandled_fault: return "unhandled_fault";
     case StopReason::requested: return "requested";
   }
   return "unknown";
@@ -939,6 +940,7 @@ struct Cpu::Impl {
   void x87(u8 op);
   bool on_fault(u8 vector);
   bool ud_unhandled();
+  bool vector_unhandled(u8 vector);
   StopReason run(u64 max);
 };
 
@@ -1854,11 +1856,13 @@ GPUINIT_HOT void Cpu::Impl::exec_byte(u8 op) {
 
 // True when #UD has nowhere to go but the stop: no default vector was named, or vector 6
 // still holds it (or cannot be read).
-bool Cpu::Impl::ud_unhandled() {
+bool Cpu::Impl::ud_unhandled() { return vector_unhandled(kUD); }
+
+bool Cpu::Impl::vector_unhandled(u8 vector) {
   if (!ud_default_set) return true;
-  if (u32(kUD) * 4 + 3 > r.idtr_limit) return true;
+  if (u32(vector) * 4 + 3 > r.idtr_limit) return true;
   try {
-    const u32 ent = rl<4>(r.idtr_base + u32(kUD) * 4);
+    const u32 ent = rl<4>(r.idtr_base + u32(vector) * 4);
     return ent == ud_default;  // IP in the low word, CS in the high word
   } catch (const CpuFault&) {
     return true;
@@ -1877,6 +1881,15 @@ bool Cpu::Impl::on_fault(u8 vector) {
     end = 0;
     fault_csip = insn_cs_ip();
     error = "invalid opcode";
+    return false;
+  }
+  // Any other fault whose vector still holds the default handler: that handler returns
+  // to the faulting instruction, which faults again, forever (a real machine hangs).
+  if (vector != kUD && stop_on_ud && ud_default_set && vector_unhandled(vector)) {
+    stop = StopReason::unhandled_fault;
+    end = 0;
+    fault_csip = insn_cs_ip();
+    error = "exception " + std::to_string(vector) + " with no handler installed";
     return false;
   }
   ++icount;  // the faulting instruction counts: a fault loop still uses the budget up

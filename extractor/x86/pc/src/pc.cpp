@@ -1069,6 +1069,11 @@ PcResult Machine::run() {
         res.stop = PcStop::invalid_opcode;
         res.message = "invalid opcode at " + std::string(where);
         break;
+      case StopReason::unhandled_fault:
+        res.stop = PcStop::unhandled_fault;
+        res.message = cpu_.last_error() +
+                      ": the default handler returns to the faulting instruction (a real machine hangs)";
+        break;
       case StopReason::triple_fault:
         res.stop = PcStop::triple_fault;
         res.message = "triple fault: " + cpu_.last_error();
@@ -1107,6 +1112,7 @@ const char* pc_stop_name(PcStop s) noexcept {
     case PcStop::invalid_opcode: return "invalid_opcode";
     case PcStop::triple_fault: return "triple_fault";
     case PcStop::runaway: return "runaway";
+    case PcStop::unhandled_fault: return "unhandled_fault";
     case PcStop::boot_request: return "boot_request";
     case PcStop::bad_image: return "bad_image";
   }

@@ -17,6 +17,7 @@ enum class StopReason : std::uint8_t {
   halted,          // HLT with interrupts disabled (nothing can wake it)
   invalid_opcode,  // #UD with no handler installed that we trust, at fault_cs_ip()
   triple_fault,    // a fault while delivering a double fault
+  unhandled_fault, // a fault whose vector holds the default handler (set_unhandled_ud_vector), at fault_cs_ip()
   requested,       // request_stop() was called (by a hypercall handler, a watchdog)
 };
 [[nodiscard]] const char* stop_reason_name(StopReason r) noexcept;

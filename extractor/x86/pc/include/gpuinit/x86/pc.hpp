@@ -73,6 +73,7 @@ enum class PcStop : std::uint8_t {
   invalid_opcode,
   triple_fault,
   runaway,         // execution ran into mostly zero-filled memory (a wild jump or return)
+  unhandled_fault, // a CPU exception (#DE, #GP, ...) with no handler of the ROM's
   boot_request,    // the ROM asked to boot (INT 18h/19h)
   bad_image,       // nothing to run: no 0x55AA image, or too short for an entry
 };
