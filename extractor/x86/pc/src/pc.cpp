@@ -345,7 +345,6 @@ class Machine final : public Bus {
   // chipset
   std::array<PitChannel, 3> pit_{};
   u8 port61_ = 0;
-  u64 gate2_tick_ = 0;
   u32 pmm_low_ = 0, pmm_high_ = 0;
   PcStop service_stop_ = PcStop::completed;
   bool service_stopped_ = false;
