@@ -90,8 +90,7 @@ std::uint32_t SpinBreaker::start_candidate(const Key& k, unsigned width) const {
   return it != learned_.end() && it->second.cand <= width + 1 ? it->second.cand : 0;
 }
 
-std::uint64_t SpinBreaker::give_candidate(const Key& k, std::uint64_t v, unsigned width) {
-  (void)width;
+std::uint64_t SpinBreaker::give_candidate(const Key& k, std::uint64_t v) {
   answered_ = true;
   last_cand_key_ = k;
   ++stats_.candidates;
@@ -125,7 +124,7 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
             cand_ = (cand_ + 1) % (width + 2);
           }
         }
-        if (phase_ == Phase::breaking) answer = give_candidate(k, v, width);
+        if (phase_ == Phase::breaking) answer = give_candidate(k, v);
       }
     } else {
       loop_left();
@@ -150,7 +149,7 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
       tries_ = 0;
       answered_ = false;
       cand_ = start_candidate(targets_[0], width);
-      if (targets_[0] == k) answer = give_candidate(k, v, width);
+      if (targets_[0] == k) answer = give_candidate(k, v);
     }
   }
 

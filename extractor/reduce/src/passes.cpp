@@ -109,7 +109,7 @@ void Normaliser::push(ROp&& op, std::vector<ROp>& out, Stats& st) {
         }
       }
       return;
-    } else if ((p >= 0x40 && p <= 0x43) || p == 0x61) {
+    } else if (is_timer_port(p)) {
       op.kind = RKind::timer;  // pass 4 turns the loop it belongs to into a DELAY
     }
   }

@@ -92,7 +92,7 @@ class SpinBreaker final : public DeviceModel {
   void observe(const Key& k, bool write, std::uint64_t v);
   [[nodiscard]] std::uint64_t answer_mask(const Key& k) const noexcept;
   [[nodiscard]] std::uint32_t start_candidate(const Key& k, unsigned width) const;
-  std::uint64_t give_candidate(const Key& k, std::uint64_t v, unsigned width);
+  std::uint64_t give_candidate(const Key& k, std::uint64_t v);
   void push(Key k, bool write, std::uint64_t v);
 
   std::unique_ptr<DeviceModel> inner_;

@@ -197,7 +197,7 @@ class Machine final : public Bus {
   }
   void record(const Access& a, Dir d, u64 value) {
     // Consecutive accesses to the PC's timers (PIT, port 0x61) with nothing else between.
-    if (a.space == Space::port && ((a.offset >= 0x40 && a.offset <= 0x43) || a.offset == 0x61)) {
+    if (a.space == Space::port && is_timer_port(a.offset)) {
       if (timer_streak_ < ~u32{0}) ++timer_streak_;
       // Past the first accesses of a timer poll, one `timer_poll` service event stands for
       // the rest: its wait_ns grows to the time the poll took (the reducer makes it a DELAY).
@@ -638,8 +638,7 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
   a.width = u8(8 * bytes);
   a.offset = port;
   u32 v;
-  if (port >= 0x40 && port <= 0x43) fast_forward_timer_poll(port == 0x42 || port == 0x43 ? 2 : port - 0x40);
-  if (port == 0x61) fast_forward_timer_poll(3);
+  if (is_timer_port(port)) fast_forward_timer_poll(port == 0x61 ? 3 : port == 0x40 || port == 0x41 ? port - 0x40 : 2);
   if (port >= 0x40 && port <= 0x42) {
     v = pit_read(port - 0x40);
   } else if (port == 0x43) {

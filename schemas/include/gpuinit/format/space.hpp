@@ -46,5 +46,10 @@ enum class Space : std::uint8_t {
 [[nodiscard]] constexpr std::uint64_t width_mask(unsigned w) noexcept {
   return w >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << w) - 1);
 }
+// The PC's timer ports (PIT 0x40-0x43, port 0x61): the emulator answers them itself and
+// the reducer turns accesses to them into waits.
+[[nodiscard]] constexpr bool is_timer_port(std::uint64_t port) noexcept {
+  return (port >= 0x40 && port <= 0x43) || port == 0x61;
+}
 
 }  // namespace gpuinit
