@@ -77,7 +77,7 @@ std::string describe_chain(const rom::RomInfo& info) {
 
 std::string PipelineProcessor::fingerprint(const JobOptions& opt) const {
   // Bump kRevision when the job changes what it writes for the same inputs.
-  constexpr int kRevision = 6;
+  constexpr int kRevision = 8;
   return std::string("pipeline/") + kToolVersion + "." + std::to_string(kRevision) + "/max=" + std::to_string(opt.max_instructions) +
          "/timeout=" + std::to_string(opt.timeout_s) + "/ns=" + std::to_string(opt.ns_per_instruction) + (write_traces_ ? "/traces" : "/no-traces") +
          "/spin=" + std::to_string(kDefaultSpinThreshold);
@@ -144,8 +144,8 @@ std::vector<ImageResult> PipelineProcessor::process(std::span<const std::uint8_t
     cfg.max_instructions = opt.max_instructions;
     cfg.timeout_s = opt.timeout_s;
     cfg.ns_per_instruction = std::max<std::uint64_t>(1, opt.ns_per_instruction);
-    SpinBreaker model(std::make_unique<GenericModel>(generic_options_for(x86::presented_device(code, cfg))));
-    x86::PcResult run = x86::run_option_rom(code, cfg, model);
+    const std::unique_ptr<DeviceModel> model = x86::vendor_rom_model(code, cfg);
+    x86::PcResult run = x86::run_option_rom(code, cfg, *model);
     run.trace.header.source = "extract:" + std::string(name) + "#image" + std::to_string(idx);
     r.instructions = run.instructions;
     for (const TraceEvent& e : run.trace.events)

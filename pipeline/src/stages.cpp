@@ -106,9 +106,7 @@ ExtractResult extract(const ExtractInput& in) {
     } else if (in.model == "generic") {
       model = std::make_unique<GenericModel>();
     } else if (in.model == "generic+spin") {
-      // What batch runs vendor ROMs against: VRAM behind the card's memory BARs and the
-      // legacy window, and the spin-breaking policy (docs/devices.md).
-      model = std::make_unique<SpinBreaker>(std::make_unique<GenericModel>(generic_options_for(x86::presented_device(code, cfg))));
+      model = x86::vendor_rom_model(code, cfg);  // what batch runs vendor ROMs against
     } else if (in.model.rfind("capture:", 0) == 0) {
       const std::string file = in.model.substr(8);
       auto t = load_trace(read_file_text(file));

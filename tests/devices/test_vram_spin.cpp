@@ -265,3 +265,83 @@ TEST_CASE("spin: when the newest read is not the test the other reads of the cyc
   CHECK(s.stats().ended == 1);
   CHECK(s.stats().given_up == 0);
 }
+
+TEST_CASE("spin: a compare after the read guides the answer to the value the loop waits for") {
+  // in eax, MM_DATA; shr eax, 24; cmp ax, 0x30; jne: the field is 0x84, the loop wants 0x30.
+  // No complement, zero or single flipped bit of 0x8400FF00 has 0x30 in bits 31:24.
+  auto run = [](bool hints) {
+    SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{8});
+    const Access reg = acc(Space::mmio, 0x5DA8, 32, 2);
+    s.write(reg, 0x8400FF00, 0);
+    for (int i = 0; i < 200; ++i) {
+      const std::uint64_t v = s.read(reg, 0);
+      const bool flagged = s.take_loop_exit();
+      if ((v >> 24) == 0x30) return std::pair<int, bool>{i, flagged};
+      if (hints && s.wants_compare_hints()) s.compare_hint(v >> 24, 0x30, 2);
+    }
+    return std::pair<int, bool>{-1, false};
+  };
+  const auto [at, flagged] = run(true);
+  CHECK(at == 8);  // the spin is seen at the 8th read; the read after the first candidate
+  CHECK(flagged);
+  CHECK(run(false).first == -1);  // without the hints nothing ends it
+  // The window closes at the next access: a compare made after another access is ignored.
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{2});
+  const Access st = acc(Space::io, 0x10, 8, 1);
+  (void)s.read(st, 0);
+  (void)s.read(st, 0);
+  CHECK(s.wants_compare_hints());
+  (void)s.read(acc(Space::io, 0x11, 8, 1), 0);
+  CHECK_FALSE(s.wants_compare_hints());
+  s.compare_hint(0xFF, 0x42, 1);
+  CHECK(s.stats().guided == 0);
+}
+
+TEST_CASE("spin: registers behind one data port are told apart by the index written before them") {
+  // A loop that waits on register A through index/data: what was learned for A is not
+  // answered for register B behind the same port, and A is volatile afterwards.
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{8});
+  const Access index = acc(Space::io, 0x0, 32, 1), data = acc(Space::io, 0x4, 32, 1);
+  auto indexed_read = [&](std::uint64_t reg) {
+    s.write(index, reg, 0);
+    return s.read(data, 0);
+  };
+  s.write(index, 0xB, 0);
+  s.write(data, 0x1234, 0);  // the inner model keeps one value for the port: 0x1234
+  std::uint64_t v = 0;
+  int reads = 0;
+  for (; reads < 20 && v != 0xFFFFEDCB; ++reads) v = indexed_read(0xA);
+  CHECK(v == 0xFFFFEDCB);  // the complement ended A's wait
+  CHECK(reads == 4);       // at the 8th access
+  s.write(acc(Space::io, 0x8, 8, 1), 0, 0);
+  CHECK(s.stats().ended == 1);
+  // Register B, read outside a spin: B's value, not A's answer (as it was when the key was
+  // the port alone: the second read of any register behind it got the answer).
+  CHECK(indexed_read(0xB) == 0x1234);
+  CHECK(indexed_read(0xB) == 0x1234);
+  // Register A is volatile now: every second read of it gets the answer that worked.
+  CHECK(indexed_read(0xA) == 0x1234);
+  CHECK(indexed_read(0xA) == 0xFFFFEDCB);
+}
+
+TEST_CASE("spin: an inner read-until loop of varying length does not hide the cycle around it") {
+  // Outer loop: write index, read status (the test); then a delay routine that reads a
+  // counter register 1, 2 or 3 times. Read runs fold into one access, so the cycle has a
+  // fixed period and the status read gets candidates.
+  SpinBreaker s(std::make_unique<GenericModel>(), SpinOptions{16});
+  const Access status = acc(Space::mmio, 0x100, 32, 2), counter = acc(Space::mmio, 0x200, 32, 2);
+  int turn = 0;
+  bool ended = false;
+  for (; turn < 300 && !ended; ++turn) {
+    s.write(acc(Space::mmio, 0x0, 32, 2), 0x100, 0);
+    ended = (s.read(status, 0) & 1) != 0;
+    for (int r = 0; r < 1 + (turn * 7 % 3); ++r) (void)s.read(counter, 0);
+  }
+  CHECK(ended);
+  CHECK(turn < 60);
+  // A long run of one read is a spin of its own (period 1) even inside a cycle being broken.
+  SpinBreaker t(std::make_unique<GenericModel>(), SpinOptions{8});
+  bool counter_ended = false;
+  for (int i = 0; i < 30 && !counter_ended; ++i) counter_ended = t.read(counter, 0) != 0;
+  CHECK(counter_ended);
+}

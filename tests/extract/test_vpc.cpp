@@ -263,3 +263,40 @@ TEST_CASE("runaway: execution in zero-filled memory stops as runaway, real loops
   GenericModel model3;
   CHECK(x86::run_option_rom(asm_rom("intloop"), cfg, model3).stop == x86::PcStop::budget);
 }
+
+TEST_CASE("ATI window: MM_INDEX/MM_DATA reach each register and the frame buffer, and a field poll ends on the compared value") {
+  x86::PcConfig cfg;
+  cfg.device.vendor = 0x1002;
+  cfg.device.device = 0x6821;  // default BARs: frame buffer 0, I/O 1, registers 2
+  cfg.device.class_code = 0x030000;
+  cfg.device.vga_decode = true;
+  cfg.max_instructions = 1'000'000;
+  const auto rom = asm_rom("atipoll");
+  const auto model = x86::vendor_rom_model(rom, cfg);
+  REQUIRE(cfg.io_window);
+  const auto r = x86::run_option_rom(rom, cfg, *model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  std::vector<TraceEvent> data;  // MM_DATA accesses, recorded as the I/O accesses they are
+  for (const auto& e : accesses(r))
+    if (e.space == Space::io && e.bar == 1 && e.offset == 4) data.push_back(e);
+  REQUIRE(data.size() >= 6);
+  check(data[2], Space::io, 4, 32, Dir::read, 0x8400FF00);  // its own value, not the last data written
+  // The poll ended on a value with 0x30 in bits 31:24, found from the CMP's operands.
+  const TraceEvent& exit = data[data.size() - 3];
+  CHECK(exit.loop_exit);
+  CHECK((exit.value >> 24) == 0x30);
+  CHECK(data.size() < 200);  // well before the bit flips would have been tried
+  check(data.back(), Space::io, 4, 32, Dir::read, 0xCAFEBABE);  // frame buffer word
+
+  // Without the window the data port is one location: the read-back gives the last data written.
+  x86::PcConfig plain = cfg;
+  plain.io_window = false;
+  plain.max_instructions = 100'000;
+  GenericModel generic;
+  const auto r2 = x86::run_option_rom(rom, plain, generic);
+  std::vector<TraceEvent> data2;
+  for (const auto& e : accesses(r2))
+    if (e.space == Space::io && e.bar == 1 && e.offset == 4) data2.push_back(e);
+  REQUIRE(data2.size() >= 3);
+  check(data2[2], Space::io, 4, 32, Dir::read, 0x11);
+}

@@ -69,6 +69,14 @@ class FlatBus : public Bus {
   void io_write(std::uint16_t port, unsigned bytes, std::uint32_t value) override {
     note('o', port, bytes, value);
   }
+  // Compare hints (Cpu::set_compare_hints): a, b, bytes of each CMP.
+  struct Hint {
+    std::uint32_t a, b;
+    unsigned bytes;
+    bool operator==(const Hint&) const = default;
+  };
+  std::vector<Hint> hints;
+  void compare_hint(std::uint32_t a, std::uint32_t b, unsigned bytes) override { hints.push_back({a, b, bytes}); }
   void hypercall(Cpu& c, std::uint8_t id) override {
     ++hypercalls;
     last_hypercall = id;

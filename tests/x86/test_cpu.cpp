@@ -133,6 +133,25 @@ TEST_CASE("#DE from DIV and AAM is delivered with the faulting CS:IP") {
   CHECK(m.bus.mem[0x30000 + 0x1000 - 6] == 0x02);  // IP of the DIV
 }
 
+TEST_CASE("compare hints: every CMP form reports its operands only while enabled") {
+  using H = FlatBus::Hint;
+  Machine m;
+  // mov eax,0x8400FF00; shr eax,24; cmp ax,0x30; cmp al,0x84; mov bx,7; cmp bx,ax;
+  // cmp eax,0x12345678; sub ax,1 (not a compare); cmp bl,5 (83/80 /7 imm8 form); hlt
+  m.load(0x10000, {0x66, 0xB8, 0x00, 0xFF, 0x00, 0x84, 0x66, 0xC1, 0xE8, 0x18, 0x3D, 0x30, 0x00, 0x3C, 0x84,
+                   0xBB, 0x07, 0x00, 0x39, 0xC3, 0x66, 0x3D, 0x78, 0x56, 0x34, 0x12, 0x2D, 0x01, 0x00,
+                   0x80, 0xFB, 0x05, 0xF4});
+  m.start(0x1000, 0);
+  m.cpu.set_compare_hints(true);
+  (void)m.cpu.run(100);
+  CHECK(m.bus.hints == std::vector<H>{{0x84, 0x30, 2}, {0x84, 0x84, 1}, {7, 0x84, 2}, {0x84, 0x12345678, 4}, {7, 5, 1}});
+  Machine off;
+  off.load(0x10000, {0x3C, 0x84, 0xF4});
+  off.start(0x1000, 0);
+  (void)off.cpu.run(10);
+  CHECK(off.bus.hints.empty());
+}
+
 TEST_CASE("budget stop is exact and the run resumes") {
   Machine m;
   m.load(0x10000, {0x41, 0xEB, 0xFD});  // l: inc cx; jmp l

@@ -39,6 +39,12 @@ class DeviceModel {
   // event `loop_exit: true`. Reading the flag clears it. Models without a spin-breaking
   // policy never set it.
   [[nodiscard]] virtual bool take_loop_exit() { return false; }
+  // Comparison hints (the extractor's CPU reports the operands of each CMP it executes
+  // while wants_compare_hints() is true; asked after every access). A model with a
+  // spin-breaking policy uses them to find the value a polling loop compares a register
+  // with. `a` and `b` are `bytes`-wide unsigned values.
+  [[nodiscard]] virtual bool wants_compare_hints() const { return false; }
+  virtual void compare_hint(std::uint64_t a, std::uint64_t b, unsigned bytes) { (void)a, (void)b, (void)bytes; }
 };
 
 }  // namespace gpuinit

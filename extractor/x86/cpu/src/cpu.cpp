@@ -153,6 +153,7 @@ struct Cpu::Impl {
   StopReason stop = StopReason::none;
   bool stop_requested = false;
   bool stop_on_ud = true;
+  bool compare_hints = false;  // CMP operands go to Bus::compare_hint
   // IVT vector 6 contents (CS << 16 | IP) that count as "no handler"; only used when
   // ud_default_set.
   bool ud_default_set = false;
@@ -627,7 +628,10 @@ struct Cpu::Impl {
       case 3: return sub_op<W>(a, b, r.eflags & CF);
       case 4: return logic_flags<W>((a & b) & mask_of<W>());
       case 6: return logic_flags<W>((a ^ b) & mask_of<W>());
-      default: return sub_op<W>(a, b, 0);
+      default:
+        if (op == 7 && compare_hints) [[unlikely]]
+          bus.compare_hint(a & mask_of<W>(), b & mask_of<W>(), W);
+        return sub_op<W>(a, b, 0);
     }
   }
   template <unsigned W>
@@ -1999,6 +2003,7 @@ void Cpu::interrupt(std::uint8_t vector) {
   }
 }
 
+void Cpu::set_compare_hints(bool on) noexcept { impl_->compare_hints = on; }
 void Cpu::set_stop_on_ud(bool stop) noexcept { impl_->stop_on_ud = stop; }
 void Cpu::set_unhandled_ud_vector(std::uint16_t cs, std::uint16_t ip) noexcept {
   impl_->ud_default_set = true;

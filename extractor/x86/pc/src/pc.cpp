@@ -11,6 +11,8 @@
 
 #include <sys/mman.h>
 
+#include "gpuinit/devices/generic_model.hpp"
+#include "gpuinit/devices/spin_breaker.hpp"
 #include "gpuinit/format/hash.hpp"
 #include "gpuinit/version.hpp"
 #include "gpuinit/x86/bus.hpp"
@@ -160,6 +162,7 @@ class Machine final : public Bus {
     return true;
   }
   bool wrmsr(u32, u64) override { return false; }
+  void compare_hint(u32 a, u32 b, unsigned bytes) override { model_.compare_hint(a, b, bytes); }
 
  private:
   // ------------------------------------------------------------------ set-up
@@ -196,6 +199,8 @@ class Machine final : public Bus {
     return false;
   }
   void record(const Access& a, Dir d, u64 value) {
+    // The model may want the operands of the compares that follow this access.
+    cpu_.set_compare_hints(model_.wants_compare_hints());
     // Consecutive accesses to the PC's timers (PIT, port 0x61) with nothing else between.
     if (a.space == Space::port && is_timer_port(a.offset)) {
       if (timer_streak_ < ~u32{0}) ++timer_streak_;
@@ -263,6 +268,42 @@ class Machine final : public Bus {
     a.bar = 0;
     a.offset = (nv_addr_ & 0x00FFFFFCu) + (a.offset - 12);
     return true;
+  }
+
+  // The register window in the I/O BAR of ATI/AMD and Intel cards (PcConfig::io_window):
+  // offset 0 is an index (MMIO_INDEX / MM_INDEX), offset 4 the data port of the register
+  // it names in the register BAR. ATI's I/O BAR also mirrors the first 256 bytes of the
+  // registers, and an index with bit 31 set names the frame buffer at
+  // (MM_INDEX_HI (offset 0x18) << 31 | index[30:0]). The trace records the I/O access the
+  // code made; the model is given the register or frame-buffer access it makes, so each
+  // register keeps its own value. True when it was one.
+  bool io_window(Access& a) const {
+    if (win_io_bar_ < 0 || a.space != Space::io || a.bar != win_io_bar_) return false;
+    if (a.offset >= 4 && a.offset < 8) {
+      a.space = Space::mmio;
+      if (win_fb_bar_ >= 0 && (win_index_ & 0x80000000u)) {
+        a.bar = u8(win_fb_bar_);
+        a.offset = ((u64(win_index_hi_) << 31) | (win_index_ & 0x7FFFFFFFu)) + (a.offset - 4);
+      } else {
+        a.bar = u8(win_reg_bar_);
+        a.offset = win_index_ + (a.offset - 4);
+      }
+      return true;
+    }
+    if (dev_.vendor != 0x1002) return false;  // Intel: the index itself stays an I/O register
+    a.space = Space::mmio;
+    a.bar = u8(win_reg_bar_);
+    return true;
+  }
+  // Keeps the index (and ATI's MM_INDEX_HI) as an I/O BAR write at `off` changes them.
+  void io_window_write(u64 off, unsigned bytes, u32 value) {
+    if (win_io_bar_ < 0) return;
+    for (unsigned i = 0; i < bytes; ++i) {
+      const u64 o = off + i;
+      const u32 byte = (value >> (8 * i)) & 0xFF;
+      if (o < 4) win_index_ = (win_index_ & ~(0xFFu << (8 * o))) | (byte << (8 * o));
+      if (o >= 0x18 && o < 0x1C) win_index_hi_ = (win_index_hi_ & ~(0xFFu << (8 * (o - 0x18)))) | (byte << (8 * (o - 0x18)));
+    }
   }
 
   // At least 48 of the 64 bytes from the next instruction on are zeros (below our BIOS
@@ -335,6 +376,8 @@ class Machine final : public Bus {
   u32 timer_streak_ = 0;
   int nv_io_bar_ = -1;  // NVIDIA's register window in the I/O BAR (nv_window()), -1: none
   u32 nv_addr_ = 0;
+  int win_io_bar_ = -1, win_reg_bar_ = -1, win_fb_bar_ = -1;  // io_window(); -1: none
+  u32 win_index_ = 0, win_index_hi_ = 0;
 
   // PCI
   DeviceInfo dev_;
@@ -357,6 +400,16 @@ void Machine::build_device(std::span<const u8> image) {
   if (dev_.vendor == 0x10DE)
     for (const Bar& b : dev_.bars)
       if (b.kind == BarKind::io && b.index == 5) nv_io_bar_ = 5;
+  if ((dev_.vendor == 0x1002 || dev_.vendor == 0x8086) && cfg_.io_window) {
+    int io = -1, reg = -1, fb = -1;
+    for (const Bar& b : dev_.bars) {
+      if (b.kind == BarKind::io && io < 0) io = b.index;
+      else if (b.kind != BarKind::io && b.prefetchable && fb < 0) fb = b.index;
+      else if (b.kind != BarKind::io && !b.prefetchable && reg < 0) reg = b.index;
+    }
+    if (io >= 0 && reg >= 0) win_io_bar_ = io, win_reg_bar_ = reg;
+    if (dev_.vendor == 0x1002) win_fb_bar_ = fb;
+  }
   auto& c = cfgspace_;
   auto set16 = [&](unsigned o, u16 v) { c[o] = u8(v), c[o + 1] = u8(v >> 8); };
   auto set32 = [&](unsigned o, u32 v) { set16(o, u16(v)), set16(o + 2, u16(v >> 16)); };
@@ -626,7 +679,9 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
       record(a, Dir::read, v);
       return v;
     }
-    u32 v = u32(model_.read(a, now()) & mask);
+    Access m = a;
+    io_window(m);
+    u32 v = u32(model_.read(m, now()) & mask);
     // ATI cards answer a read of 0x3C3 (VGA enable) with the upper byte of their I/O BAR:
     // their ROMs find the BAR that way (`in al, 0x3C3; mov dh, al`).
     if (port == 0x3C3 && bytes == 1 && a.space == Space::vga_io && dev_.vendor == 0x1002) v = io_bar_high_byte(v);
@@ -673,8 +728,11 @@ void Machine::io_write(u16 port, unsigned bytes, u32 value) {
       nv_addr_ = (nv_addr_ & ~m) | ((value << sh) & m);
     }
     nv_window(a);
+    if (win_io_bar_ >= 0 && a.space == Space::io && a.bar == win_io_bar_) io_window_write(a.offset, bytes, value);
+    Access m = a;
+    io_window(m);
     record(a, Dir::write, value);
-    model_.write(a, value, now());
+    model_.write(m, value, now());
     return;
   }
   Access a;
@@ -1191,6 +1249,11 @@ std::vector<Bar> default_bars(std::uint16_t vendor, std::uint16_t device) {
     return {Bar{0, BarKind::mem64, 16 * MiB, false}, Bar{2, BarKind::mem64, 256 * MiB, true}, Bar{4, BarKind::io, 64, false}};
   }
   return {Bar{0, BarKind::mem32, 16 * MiB, true}, Bar{1, BarKind::io, 256, false}, Bar{2, BarKind::mem32, 64 * KiB, false}};
+}
+
+std::unique_ptr<DeviceModel> vendor_rom_model(std::span<const std::uint8_t> image, PcConfig& cfg) {
+  cfg.io_window = true;
+  return std::make_unique<SpinBreaker>(std::make_unique<GenericModel>(generic_options_for(presented_device(image, cfg))));
 }
 
 PcResult run_option_rom(std::span<const std::uint8_t> image, const PcConfig& cfg, DeviceModel& model) {

@@ -45,6 +45,12 @@ class Bus {
   [[nodiscard]] virtual std::uint64_t rdtsc() = 0;
   virtual bool rdmsr(std::uint32_t msr, std::uint64_t& value) = 0;
   virtual bool wrmsr(std::uint32_t msr, std::uint64_t value) = 0;
+
+  // Comparison hints, only while Cpu::set_compare_hints(true): every CMP (the forms
+  // 38-3D, 80/81/83 /7) reports its two operands, `a` the first (destination) and `b` the
+  // second, as `bytes`-wide unsigned values, before the flags are set. The spin breaker
+  // learns from them which value a polling loop waits for.
+  virtual void compare_hint(std::uint32_t a, std::uint32_t b, unsigned bytes) { (void)a, (void)b, (void)bytes; }
 };
 
 }  // namespace gpuinit::x86

@@ -84,6 +84,8 @@ class Cpu {
   // instruction forever); once the code installs its own vector-6 handler, #UD is
   // delivered to it as a CPU does. Not called: every #UD stops.
   void set_unhandled_ud_vector(std::uint16_t cs, std::uint16_t ip) noexcept;
+  // Report CMP operands to Bus::compare_hint (off by default: it costs a branch per CMP).
+  void set_compare_hints(bool on) noexcept;
   // Internal state a register dump cannot show: CR2/CR3/CR4.
   [[nodiscard]] std::uint32_t control_register(unsigned n) const noexcept;
 

@@ -16,6 +16,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -63,6 +64,11 @@ struct PcConfig {
   double timeout_s = kDefaultTimeoutS;   // wall clock; <= 0: none
   bool record_icount = true;
   std::size_t max_events = kMaxTraceEvents;  // event budget (0: kMaxTraceEvents)
+  // ATI/AMD and Intel cards: give the model the register (or ATI frame-buffer) access that
+  // an access to the index/data window of the I/O BAR makes (MM_INDEX/MM_DATA,
+  // MMIO_INDEX/MMIO_DATA), instead of the I/O access, which the trace still records. For
+  // models without the card's register map (a map models the pair itself).
+  bool io_window = false;
 };
 
 enum class PcStop : std::uint8_t {
@@ -96,6 +102,12 @@ struct PcResult {
 // The BARs a card of this vendor and device id has, by family (docs/extract.md); any other
 // card gets BAR0 16 MiB prefetchable memory, BAR1 256 bytes I/O, BAR2 64 KiB memory.
 [[nodiscard]] std::vector<Bar> default_bars(std::uint16_t vendor, std::uint16_t device);
+
+// What runs vendor ROMs without a register map (batch, `extract --model generic+spin`): the
+// generic model with VRAM behind the card's memory BARs and the legacy window, under the
+// spin-breaking policy (docs/devices.md). Sets the options of `cfg` that go with it
+// (io_window).
+[[nodiscard]] std::unique_ptr<DeviceModel> vendor_rom_model(std::span<const std::uint8_t> image, PcConfig& cfg);
 
 // Runs the x86 image `image` (the bytes of one 0x55AA image, as the BIOS would copy it).
 // Reads of device spaces go to `model`; config registers 0x00-0x3F are the virtual PC's.
