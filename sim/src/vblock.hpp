@@ -14,10 +14,10 @@ namespace gpuinit::sim::detail {
 
 // A Verilated root with a single scheduled trigger on `clk` whose scheduler keeps the
 // previous clock value in a member (Verilator 5.0xx). The generated blocks only have
-// `always_ff @(posedge clk)` processes (rtl/gen_regblock.py), so that trigger is the rising
-// edge, and the falling-edge eval() does nothing a later rising-edge eval() would not redo
-// (the input-combinational logic runs on every eval): one eval() with the previous clock
-// marked low is the whole cycle. The differential tests (tests/sim) compare this path with
+// `always_ff @(posedge clk)` process and no input-combinational logic (rtl/gen_regblock.py),
+// so that trigger is the rising edge, and the falling-edge eval() does nothing a later
+// rising-edge eval() would not redo: one eval() with the previous clock marked low is the
+// whole cycle. The differential tests (tests/sim) compare this path with
 // the C++ model on every block. Other Verilator versions fall back to two eval() calls.
 template <class R>
 concept PosedgeOnlyRoot = requires(R& r) {
