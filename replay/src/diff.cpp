@@ -169,6 +169,7 @@ std::string describe(const Item& it, const DiffOptions& opt) {
       s += " " + describe_location(op.space, op.space_name, op.bar, op.offset) + " w" + std::to_string(op.width);
       switch (op.kind) {
         case OpKind::write: s += " " + hex(op.value); break;
+        case OpKind::fill: s += " x " + std::to_string(op.count) + " " + hex(op.value); break;
         case OpKind::rmw: s += " mask " + hex(op.mask) + " value " + hex(op.value); break;
         case OpKind::read:
           if (op.has_expect) s += " expect " + hex(op.expect_value) + " under " + hex(op.expect_mask);
@@ -221,6 +222,10 @@ void compare(const Item& x, const Item& y, DiffMode mode, const DiffOptions& opt
   const Op& b = *y.op;
   switch (a.kind) {
     case OpKind::write: num(value, "value", a.value, b.value, true); break;
+    case OpKind::fill:
+      num(value, "value", a.value, b.value, true);
+      num(value, "count", a.count, b.count, false);
+      break;
     case OpKind::rmw:
       num(value, "mask", a.mask, b.mask, true);
       num(value, "value", a.value, b.value, true);
@@ -307,7 +312,36 @@ Loaded<Document> load_document(const std::filesystem::path& p) {
   return r;
 }
 
-DiffResult diff(DocView a, DocView b, const DiffOptions& opt) {
+namespace {
+// A sequence with FILL ops as the WRITEs they make, so that it lines up with a trace and
+// with a sequence that spells the stores out. Ops past kMaxDiffFillExpansion stores stay FILL.
+constexpr std::uint64_t kMaxDiffFillExpansion = std::uint64_t{1} << 22;
+std::optional<InitSequence> expand_fills(DocView d) {
+  if (!d.sequence || std::none_of(d.sequence->ops.begin(), d.sequence->ops.end(),
+                                  [](const Op& o) { return o.kind == OpKind::fill; }))
+    return std::nullopt;
+  InitSequence x;
+  x.metadata = d.sequence->metadata;
+  x.device = d.sequence->device;
+  std::uint64_t budget = kMaxDiffFillExpansion;
+  for (const Op& op : d.sequence->ops) {
+    if (op.kind != OpKind::fill || op.count > budget || !valid_width(op.width)) {
+      x.ops.push_back(op);
+      continue;
+    }
+    budget -= op.count;
+    Op w = op;
+    w.kind = OpKind::write;
+    w.count = 0;
+    for (std::uint64_t k = 0; k < op.count; ++k, w.offset += op.width / 8u) x.ops.push_back(w);
+  }
+  return x;
+}
+}  // namespace
+
+DiffResult diff(DocView a_in, DocView b_in, const DiffOptions& opt) {
+  const std::optional<InitSequence> xa = expand_fills(a_in), xb = expand_fills(b_in);
+  const DocView a = xa ? view(*xa) : a_in, b = xb ? view(*xb) : b_in;
   DiffResult r;
   if (opt.writes_only || bool(a.trace) != bool(b.trace)) r.mode = DiffMode::writes;
   else r.mode = a.trace ? DiffMode::traces : DiffMode::sequences;

@@ -24,7 +24,7 @@ std::uint64_t sat_mul_1000(std::uint64_t us) {
 }
 
 bool has_location(OpKind k) {
-  return k == OpKind::write || k == OpKind::rmw || k == OpKind::read || k == OpKind::poll;
+  return k == OpKind::write || k == OpKind::fill || k == OpKind::rmw || k == OpKind::read || k == OpKind::poll;
 }
 
 std::string where(std::size_t i) { return "/init_sequence/" + std::to_string(i); }
@@ -120,14 +120,28 @@ std::vector<Problem> check_sequence(const InitSequence& seq, const Capabilities&
     if (space_has_bar(op.space) && op.bar > 5)
       out.push_back({where(i), what() + ": BAR index " + std::to_string(op.bar) + " is not 0..5"});
     const std::uint64_t wm = width_mask(op.width);
-    if ((op.kind == OpKind::write || op.kind == OpKind::rmw || op.kind == OpKind::poll) && (op.value & ~wm))
+    if ((op.kind == OpKind::write || op.kind == OpKind::fill || op.kind == OpKind::rmw || op.kind == OpKind::poll) &&
+        (op.value & ~wm))
       out.push_back({where(i), what() + ": value " + hex(op.value) + " does not fit " + std::to_string(op.width) + " bits"});
     if ((op.kind == OpKind::rmw || op.kind == OpKind::poll) && (op.mask & ~wm))
       out.push_back({where(i), what() + ": mask " + hex(op.mask) + " does not fit " + std::to_string(op.width) + " bits"});
     if (op.kind == OpKind::read && op.has_expect && ((op.expect_mask | op.expect_value) & ~wm))
       out.push_back({where(i), what() + ": expect does not fit " + std::to_string(op.width) + " bits"});
+    // FILL: `count` stores, the last (count - 1) * width/8 bytes further on.
+    std::uint64_t span = op.width / 8u;
+    if (op.kind == OpKind::fill) {
+      if (op.count == 0 || op.count > kMaxFillCount) {
+        out.push_back({where(i), what() + ": count " + std::to_string(op.count) + " is not 1.." + std::to_string(kMaxFillCount)});
+        continue;
+      }
+      span = op.count * (op.width / 8u);
+      if (op.offset > ~std::uint64_t{0} - span) {
+        out.push_back({where(i), what() + ": " + std::to_string(op.count) + " stores wrap around"});
+        continue;
+      }
+    }
     if (space_has_bar(op.space) && op.bar < 6)
-      if (const std::uint64_t size = bar_size[op.bar]; size && (op.offset >= size || op.width / 8u > size - op.offset))
+      if (const std::uint64_t size = bar_size[op.bar]; size && (op.offset >= size || span > size - op.offset))
         out.push_back({where(i), what() + ": offset is outside BAR" + std::to_string(op.bar) + " (size " + hex(size) + ")"});
   }
   return out;
@@ -169,6 +183,10 @@ std::unique_ptr<Program> Program::compile(const InitSequence& seq, const Capabil
     }
     switch (op.kind) {
       case OpKind::write: s.value = op.value; break;
+      case OpKind::fill:
+        s.value = op.value;
+        s.aux = std::uint32_t(op.count);  // at most kMaxFillCount (checked above)
+        break;
       case OpKind::rmw:
         s.mask = op.mask;
         s.value = op.value & op.mask;
@@ -330,6 +348,17 @@ RunReport Program::run(Target& target, const ReplayOptions& opt, Trace* trace) c
           else r.write(a, s.value, i);
           r.note(s.slot, s.value, i);
           break;
+        case OpKind::fill: {
+          if (!r.budget(s.aux)) { stop = true; rep.failures.push_back(budget_failure(i, opt.max_accesses)); break; }
+          // The stores in order; the final state lists the first location (the FILL's).
+          const std::uint64_t step = s.width / 8u;
+          for (std::uint32_t k = 0; k < s.aux; ++k, a.offset += step) {
+            if (fast_writes) target.write(a, s.value);
+            else r.write(a, s.value, i);
+          }
+          r.note(s.slot, s.value, i);
+          break;
+        }
         case OpKind::rmw: {
           if (!r.budget(2)) { stop = true; rep.failures.push_back(budget_failure(i, opt.max_accesses)); break; }
           const std::uint64_t v = (r.read(a, i) & ~s.mask) | s.value;

@@ -2,6 +2,7 @@
 // diff cleanly; loaders turn every exception into a Problem.
 #include "gpuinit/format/json_io.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -114,6 +115,7 @@ ojson op_json(const Op& op) {
   j["op"] = op_name(op.kind);
   switch (op.kind) {
     case OpKind::write:
+    case OpKind::fill:
     case OpKind::rmw:
     case OpKind::read:
     case OpKind::poll:
@@ -129,6 +131,10 @@ ojson op_json(const Op& op) {
   switch (op.kind) {
     case OpKind::write:
       j["value"] = op.value;
+      break;
+    case OpKind::fill:
+      j["value"] = op.value;
+      j["count"] = op.count;
       break;
     case OpKind::rmw:
       j["mask"] = op.mask;
@@ -377,6 +383,7 @@ void from_json(const json& j, Op& op) {
   op.width = j.value("width", std::uint8_t{0});
   op.value = j.value("value", std::uint64_t{0});
   op.mask = j.value("mask", std::uint64_t{0});
+  op.count = j.value("count", std::uint64_t{0});
   if (j.contains("expect")) {
     op.has_expect = true;
     op.expect_mask = j.at("expect").at("mask").get<std::uint64_t>();
@@ -566,7 +573,9 @@ void from_json(const json& j, RegisterMap& m) {
 std::string write_sequence(const InitSequence& s) {
   // Top level pretty-printed, one op per line: stable and diffable.
   std::string out = "{\n";
-  out += "  \"schema_version\": \"" + std::string(kSequenceSchemaVersion) + "\",\n";
+  // 1.0 unless an op needs 1.1: what 1.0 readers can read stays readable by them.
+  const bool v11 = std::any_of(s.ops.begin(), s.ops.end(), [](const Op& o) { return o.kind == OpKind::fill; });
+  out += std::string("  \"schema_version\": \"") + (v11 ? "1.1" : "1.0") + "\",\n";
   out += "  \"_metadata\": " + metadata_json(s.metadata).dump() + ",\n";
   out += "  \"device\": " + device_json(s.device).dump() + ",\n";
   out += "  \"init_sequence\": [";
@@ -706,13 +715,15 @@ bool migrate_sequence(json& j, Loaded<InitSequence>& r) {
       return false;
     }
     if (version->first == 1) {
-      if (version->second > 0) {
+      if (version->second > kSequenceSchemaMinor) {
         const json schema = json::parse(schema_text(SchemaId::sequence));
         j["schema_version"] = kSequenceSchemaVersion;
         const std::size_t dropped = prune_unknown(j, schema, schema, 0);
-        r.warnings.push_back("schema_version \"1." + std::to_string(version->second) +
-                             "\" is newer than 1.0: read as 1.0" +
-                             (dropped ? ", ignoring " + std::to_string(dropped) + " properties 1.0 does not know" : ""));
+        r.warnings.push_back("schema_version \"1." + std::to_string(version->second) + "\" is newer than " +
+                             kSequenceSchemaVersion + ": read as " + kSequenceSchemaVersion +
+                             (dropped ? ", ignoring " + std::to_string(dropped) + " properties " +
+                                            kSequenceSchemaVersion + " does not know"
+                                      : ""));
       }
       return true;
     }
@@ -721,7 +732,7 @@ bool migrate_sequence(json& j, Loaded<InitSequence>& r) {
   // required. Add what 1.0 requires and say so.
   if (!j.contains("init_sequence")) return true;
   std::string added = "added schema_version 1.0";
-  j["schema_version"] = kSequenceSchemaVersion;
+  j["schema_version"] = "1.0";
   if (!j.contains("_metadata")) {
     j["_metadata"] = json{{"source_rom_sha1", "unknown"}, {"generated", "1970-01-01T00:00:00Z"},
                           {"pipeline_version", "pre-1.0"}};

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "gpuinit/format/sequence.hpp"
 #include "check_detail.hpp"
 
 namespace gpuinit::detail {
@@ -235,11 +236,11 @@ void check_expect(Ctx& c, const json& v, const Path& p) {
 enum OpProp : unsigned {
   kOp = 1u << 0, kSpace = 1u << 1, kBar = 1u << 2, kOffset = 1u << 3, kWidth = 1u << 4, kValue = 1u << 5,
   kMask = 1u << 6, kExpect = 1u << 7, kInterval = 1u << 8, kTimeout = 1u << 9, kOnTimeout = 1u << 10,
-  kUs = 1u << 11, kSrc = 1u << 12, kComment = 1u << 13,
+  kUs = 1u << 11, kSrc = 1u << 12, kComment = 1u << 13, kCount = 1u << 14,
 };
-constexpr std::array<std::pair<const char*, unsigned>, 14> kOpProps = {{
+constexpr std::array<std::pair<const char*, unsigned>, 15> kOpProps = {{
     {"op", kOp}, {"space", kSpace}, {"bar", kBar}, {"offset", kOffset}, {"width", kWidth},
-    {"value", kValue}, {"mask", kMask}, {"expect", kExpect}, {"interval_us", kInterval},
+    {"value", kValue}, {"mask", kMask}, {"count", kCount}, {"expect", kExpect}, {"interval_us", kInterval},
     {"timeout_us", kTimeout}, {"on_timeout", kOnTimeout}, {"us", kUs}, {"src", kSrc}, {"comment", kComment},
 }};
 
@@ -249,13 +250,14 @@ struct KindRule {
   unsigned forbidden;
 };
 // The allOf if/then list of "#/definitions/op".
-constexpr std::array<KindRule, 6> kKindRules = {{
-    {"WRITE", kSpace | kOffset | kWidth | kValue, kMask | kExpect | kInterval | kTimeout | kOnTimeout | kUs},
-    {"RMW", kSpace | kOffset | kWidth | kMask | kValue, kExpect | kInterval | kTimeout | kOnTimeout | kUs},
-    {"READ", kSpace | kOffset | kWidth, kValue | kMask | kInterval | kTimeout | kOnTimeout | kUs},
-    {"POLL", kSpace | kOffset | kWidth | kMask | kValue | kInterval | kTimeout | kOnTimeout, kExpect | kUs},
-    {"DELAY", kUs, kSpace | kBar | kOffset | kWidth | kValue | kMask | kExpect | kInterval | kTimeout | kOnTimeout},
-    {"END", 0, kSpace | kBar | kOffset | kWidth | kValue | kMask | kExpect | kInterval | kTimeout | kOnTimeout | kUs},
+constexpr std::array<KindRule, 7> kKindRules = {{
+    {"WRITE", kSpace | kOffset | kWidth | kValue, kMask | kExpect | kInterval | kTimeout | kOnTimeout | kUs | kCount},
+    {"FILL", kSpace | kOffset | kWidth | kValue | kCount, kMask | kExpect | kInterval | kTimeout | kOnTimeout | kUs},
+    {"RMW", kSpace | kOffset | kWidth | kMask | kValue, kExpect | kInterval | kTimeout | kOnTimeout | kUs | kCount},
+    {"READ", kSpace | kOffset | kWidth, kValue | kMask | kInterval | kTimeout | kOnTimeout | kUs | kCount},
+    {"POLL", kSpace | kOffset | kWidth | kMask | kValue | kInterval | kTimeout | kOnTimeout, kExpect | kUs | kCount},
+    {"DELAY", kUs, kSpace | kBar | kOffset | kWidth | kValue | kMask | kExpect | kInterval | kTimeout | kOnTimeout | kCount},
+    {"END", 0, kSpace | kBar | kOffset | kWidth | kValue | kMask | kExpect | kInterval | kTimeout | kOnTimeout | kUs | kCount},
 }};
 
 void required_forbidden(Ctx& c, unsigned present, unsigned required, unsigned forbidden) {
@@ -302,7 +304,8 @@ void check_op_at(const json& op, const Path& where, std::vector<Problem>& out) {
       if (k == name) bit = b;
     present |= bit;
     switch (bit) {
-      case kOp: check_enum(c, v, p, std::array{"WRITE", "RMW", "READ", "POLL", "DELAY", "END"}); break;
+      case kOp: check_enum(c, v, p, std::array{"WRITE", "FILL", "RMW", "READ", "POLL", "DELAY", "END"}); break;
+      case kCount: check_int(c, v, p, 1, std::int64_t(kMaxFillCount)); break;
       case kSpace: check_space(c, v, p); break;
       case kBar: check_int(c, v, p, 0, 5); break;
       case kWidth: check_width(c, v, p); break;

@@ -133,12 +133,38 @@ std::vector<Problem> check_sequence_semantics(const InitSequence& s) {
       case OpKind::poll:
         check_location(s.device, op.space, op.bar, op.offset, op.width, at, out);
         break;
+      case OpKind::fill: {
+        if (op.space != Space::mmio && op.space != Space::vga_mem) {
+          out.push_back({ptr(at, "space"), "FILL is for memory (mmio or vga_mem), not " +
+                                               (op.space == Space::named ? op.space_name : std::string(space_name(op.space)))});
+          break;
+        }
+        check_location(s.device, op.space, op.bar, op.offset, op.width, at, out);
+        if (op.count == 0 || op.count > kMaxFillCount || !valid_width(op.width)) {
+          if (op.count == 0 || op.count > kMaxFillCount)
+            out.push_back({ptr(at, "count"), std::to_string(op.count) + " is not 1.." + std::to_string(kMaxFillCount)});
+          break;
+        }
+        // The last store must lie inside the space and BAR too.
+        const std::uint64_t step = op.width / 8u, span = (op.count - 1) * step;
+        if (op.offset > ~std::uint64_t{0} - span) {
+          out.push_back({ptr(at, "count"), "offset " + hex(op.offset) + " + " + std::to_string(op.count) + " stores wraps around"});
+          break;
+        }
+        std::vector<Problem> last;
+        check_location(s.device, op.space, op.bar, op.offset + span, op.width, at, last);
+        for (auto& p : last)
+          out.push_back({ptr(at, "count"), "the last of " + std::to_string(op.count) + " stores, at " +
+                                               hex(op.offset + span) + ": " + p.message});
+        break;
+      }
       case OpKind::delay:
       case OpKind::end:
         break;
     }
     switch (op.kind) {
-      case OpKind::write: check_fits(op.value, op.width, ptr(at, "value"), out); break;
+      case OpKind::write:
+      case OpKind::fill: check_fits(op.value, op.width, ptr(at, "value"), out); break;
       case OpKind::rmw:
       case OpKind::poll:
         check_fits(op.mask, op.width, ptr(at, "mask"), out);

@@ -108,7 +108,18 @@ inline Op op(Rng& r, const DeviceInfo& d) {
       }
       break;
     case OpKind::delay: o.us = below(r, 100000); break;
+    case OpKind::fill:
     case OpKind::end: break;
+  }
+  if (below(r, 16) == 0) {  // a FILL of the legacy window (1.1)
+    o = Op{};
+    o.kind = OpKind::fill;
+    o.space = Space::vga_mem;
+    o.width = static_cast<std::uint8_t>(width(r));
+    const unsigned bytes = o.width / 8;
+    o.count = 1 + below(r, 64);
+    o.offset = below(r, 0x20000 / bytes - o.count + 1) * bytes;
+    o.value = value(r, o.width);
   }
   if (below(r, 4) == 0) o.src = src(r);
   if (below(r, 8) == 0) o.comment = "step " + std::to_string(below(r, 1000)) + " \"quoted\" \xc3\xa9";

@@ -47,6 +47,10 @@ full = [
   END]
 wseq("valid/seq-full.json", seqdoc(full))
 wseq("valid/seq-minimal.json", seqdoc([END], device={"vendor": 4660, "device": 4369}))
+# 1.1: FILL, count stores at consecutive locations (the last one fits the BAR exactly).
+F = lambda **k: dict({"op": "FILL", "space": "mmio", "bar": 0, "offset": 0, "width": 32, "value": 0, "count": 16}, **k)
+wseq("valid/seq-fill.json", seqdoc([F(), {k: v for k, v in F(space="vga_mem", offset=0x18000, width=16, value=0x0720, count=0x4000).items() if k != "bar"},
+                                   F(offset=16777216 - 64, count=16, src={"seq": [[0, 15]]}), END], schema_version="1.1"))
 big = seqdoc([{"op": "WRITE", "space": "mmio", "bar": 0, "offset": 16777208, "width": 64, "value": 18446744073709551615}, END])
 wseq("valid/seq-u64-max.json", big)
 
@@ -55,7 +59,7 @@ def S(name, ops=None, where="", frag="", **over):
     inv[name] = (where, frag)
     wseq(f"invalid/{name}.json", seqdoc(ops if ops is not None else [W(), END], **over))
 S("seq-width-not-allowed", [W(), W(width=24), END], "/init_sequence/1/width", "24 is not one of [8,16,32,64]")
-S("seq-unknown-op", [{"op": "STORE"}, END], "/init_sequence/0/op", '"STORE" is not one of ["WRITE","RMW","READ","POLL","DELAY","END"]')
+S("seq-unknown-op", [{"op": "STORE"}, END], "/init_sequence/0/op", '"STORE" is not one of ["WRITE","FILL","RMW","READ","POLL","DELAY","END"]')
 wv = W(); del wv["value"]
 S("seq-write-missing-value", [wv, END], "/init_sequence/0", 'missing required property "value"')
 S("seq-unknown-property", [W(colour="red"), END], "/init_sequence/0/colour", 'unknown property "colour"')
@@ -70,7 +74,7 @@ S("seq-bad-src-seq", [W(src={"seq": [[1, 2, 3]]}), END], "/init_sequence/0/src/s
 S("seq-bad-space-name", [{"op": "WRITE", "space": "Ref PLL", "offset": 16, "width": 32, "value": 1}, END], "/init_sequence/0/space", '"Ref PLL" does not match')
 S("seq-delay-with-space", [{"op": "DELAY", "us": 5, "space": "vga_io"}, END], "/init_sequence/0/space", 'property "space" is not allowed here')
 S("seq-bad-on-timeout", [{"op": "POLL", "space": "mmio", "bar": 2, "offset": 0, "width": 32, "mask": 1, "value": 1, "interval_us": 1, "timeout_us": 2, "on_timeout": "retry"}, END], "/init_sequence/0/on_timeout", '"retry" is not one of ["fail","continue"]')
-S("seq-wrong-version", where="/schema_version", frag='"1.0a" is not "1.0"', schema_version="1.0a")
+S("seq-wrong-version", where="/schema_version", frag='"1.0a" is not one of ["1.0","1.1"]', schema_version="1.0a")
 S("seq-newer-major-version", where="/schema_version", frag='schema version "2.0" is newer than this gpu-init reads', schema_version="2.0")
 md = seqdoc([])["_metadata"]; md2 = dict(md); del md2["source_rom_sha1"]
 S("seq-metadata-missing-sha1", where="/_metadata", frag='missing required property "source_rom_sha1"', _metadata=md2)
@@ -99,6 +103,11 @@ S("seq-device-bar-size-not-power-of-two", where="/device/bars/0/size", frag="0x3
   device=dict(dev, bars=[{"index": 0, "kind": "mem32", "size": 12288}]), ops=[END])
 S("seq-device-bar-listed-twice", where="/device/bars/1/index", frag="BAR 0 is listed twice",
   device=dict(dev, bars=[{"index": 0, "kind": "mem32", "size": 4096}, {"index": 0, "kind": "mem32", "size": 4096}]), ops=[END])
+S("seq-fill-count-zero", [F(count=0), END], "/init_sequence/0/count", "0 is less than the minimum 1", schema_version="1.1")
+S("seq-fill-missing-count", [{k: v for k, v in F().items() if k != "count"}, END], "/init_sequence/0", 'missing required property "count"', schema_version="1.1")
+S("seq-write-with-count", [W(count=4), END], "/init_sequence/0/count", "not allowed")
+S("seq-fill-in-io", [F(space="io", bar=4, width=8, count=4), END], "/init_sequence/0/space", "FILL is for memory (mmio or vga_mem), not io", schema_version="1.1")
+S("seq-fill-past-bar", [F(bar=2, offset=4032, count=17), END], "/init_sequence/0/count", "the last of 17 stores, at 0x1000: 0x1000 + 4 bytes is outside BAR2 (size 0x1000)", schema_version="1.1")
 S("seq-src-seq-range-reversed", [W(src={"seq": [[5, 2]]}), END], "/init_sequence/0/src", "seq range [5, 2] is reversed")
 inv["seq-config-outside-space"] = ("/init_sequence/0/offset", "0xffe is not aligned")
 # one more: config outside without alignment issue
@@ -111,7 +120,7 @@ open("invalid/seq-number-overflow.json", "w").write('{"schema_version": "1.0", "
 inv["seq-number-overflow"] = ("", "not valid JSON: number overflow parsing '1e400'")
 # Found by fuzz_format: migration must not assume the types of a document not yet validated.
 open("invalid/seq-pre-1.0-op-not-a-string.json", "w").write('{"init_sequence": [{"op": 8, "value": 103}]}\n')
-inv["seq-pre-1.0-op-not-a-string"] = ("/init_sequence/0/op", '8 is not one of ["WRITE","RMW","READ","POLL","DELAY","END"]')
+inv["seq-pre-1.0-op-not-a-string"] = ("/init_sequence/0/op", '8 is not one of ["WRITE","FILL","RMW","READ","POLL","DELAY","END"]')
 open("invalid/seq-too-deep.json", "w").write('{"init_sequence": ' + "[" * 100 + "]" * 100 + "}\n")
 inv["seq-too-deep"] = ("", "nesting deeper than 64 levels")
 

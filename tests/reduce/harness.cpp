@@ -199,6 +199,10 @@ ReplayResult replay_sequence(const InitSequence& s, const RegisterMap& map) {
     Access a{op.space, op.bar, op.width, op.offset, op.space_name};
     switch (op.kind) {
       case OpKind::write: rec.write(a, op.value, now); now += 1000; break;
+      case OpKind::fill:
+        for (std::uint64_t k = 0; k < op.count; ++k, a.offset += op.width / 8u) rec.write(a, op.value, now);
+        now += 1000;
+        break;
       case OpKind::read: (void)rec.read(a, now); now += 1000; break;
       case OpKind::rmw: {
         const std::uint64_t cur = rec.read(a, now);

@@ -404,3 +404,49 @@ TEST_CASE("a hand trace reduces idempotently") {
   const auto r2 = rd::reduce_sequence(r1.sequence, o);
   CHECK(r2.sequence == r1.sequence);
 }
+
+TEST_CASE("output: runs of one value to consecutive memory locations become FILL ops") {
+  TB tb;
+  for (unsigned i = 0; i < 100; ++i) tb.w(Space::vga_mem, 0x8000 + 2 * i, 0x0720, 16);  // a text-screen clear
+  for (unsigned i = 0; i < 7; ++i) tb.w(Space::vga_mem, 0x100 + i, 0);                    // too short: 7 WRITEs
+  for (unsigned i = 0; i < 10; ++i) tb.w(Space::vga_mem, 0x200 + 2 * i, 0xAA);            // a gap: no run
+  for (unsigned i = 0; i < 9; ++i) tb.w(Space::vga_mem, 0x400 + i, i == 8 ? 1 : 0);       // 8 of one value
+  for (unsigned i = 0; i < 12; ++i) tb.ev(Space::io, 0x10 + i, 8, true, 0, 1);             // I/O: not memory
+  const auto r = run(tb.t);
+  const auto ops = body(r);
+  REQUIRE(ops.size() == 1 + 7 + 10 + 1 + 1 + 12);
+  CHECK(ops[0].kind == OpKind::fill);
+  CHECK(ops[0].space == Space::vga_mem);
+  CHECK(ops[0].offset == 0x8000);
+  CHECK(ops[0].width == 16);
+  CHECK(ops[0].value == 0x0720);
+  CHECK(ops[0].count == 100);
+  REQUIRE(ops[0].src.seq.size() == 1);
+  CHECK(ops[0].src.seq[0] == std::pair<std::uint64_t, std::uint64_t>{0, 99});
+  for (unsigned i = 1; i <= 17; ++i) CHECK(ops[i].kind == OpKind::write);
+  CHECK(ops[18].kind == OpKind::fill);
+  CHECK(ops[18].count == 8);
+  CHECK(ops[19].kind == OpKind::write);
+  CHECK(ops[19].value == 1);
+  for (unsigned i = 20; i < 32; ++i) CHECK(ops[i].kind == OpKind::write);
+  CHECK(r.stats.fills_added == 2);
+  CHECK(r.stats.fill_writes == 108);
+  CHECK(r.sequence.metadata.counters.at("reduce.fill_writes") == 108);
+  // Written as 1.1 (FILL), read back equal; reduced again it gives the same ops.
+  const std::string text = write_sequence(r.sequence);
+  CHECK(text.find("\"schema_version\": \"1.1\"") != std::string::npos);
+  const auto back = load_sequence(text);
+  REQUIRE(back.ok());
+  CHECK(back.value->ops == r.sequence.ops);
+  const auto again = rd::reduce_sequence(*back.value, rd::Options{});
+  REQUIRE(again.sequence.ops.size() == r.sequence.ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    CHECK(again.sequence.ops[i].kind == r.sequence.ops[i].kind);
+    CHECK(again.sequence.ops[i].offset == r.sequence.ops[i].offset);
+    CHECK(again.sequence.ops[i].count == r.sequence.ops[i].count);
+  }
+  // Without a FILL the sequence is written as 1.0.
+  TB plain;
+  plain.w(Space::vga_mem, 0, 1);
+  CHECK(write_sequence(run(plain.t).sequence).find("\"schema_version\": \"1.0\"") != std::string::npos);
+}

@@ -233,3 +233,25 @@ TEST_CASE("load_document tells traces from sequences and names what is wrong") {
   CHECK_FALSE(missing.ok());
   CHECK_THAT(missing.problems.at(0).message, Catch::Contains("no/such/file.json"));
 }
+
+TEST_CASE("a FILL compares as the WRITEs it makes: against its replay trace and a spelled-out sequence") {
+  Op fill = write_op(0x200, 0x55, 32);
+  fill.kind = OpKind::fill;
+  fill.count = 6;
+  const InitSequence s = seq_of({write_op(0x10, 1), fill, end_op()});
+  auto t = status_target(0);
+  Trace trace;
+  REQUIRE(run_sequence(s, *t, {}, &trace).ok());
+  REQUIRE(trace.events.size() == 7);
+  CHECK(diff(view(s), view(trace)).equal());
+  std::vector<Op> spelled{write_op(0x10, 1)};
+  for (unsigned k = 0; k < 6; ++k) spelled.push_back(write_op(0x200 + 4 * k, 0x55));
+  spelled.push_back(end_op());
+  CHECK(diff(view(s), view(seq_of(spelled))).equal());
+  // One store different: found at the fifth store of the FILL.
+  spelled[5].value = 0x56;
+  const DiffResult d = diff(view(s), view(seq_of(spelled)));
+  CHECK_FALSE(d.equal());
+  REQUIRE(d.first);
+  CHECK(d.first->index_a == 5u);
+}

@@ -362,3 +362,40 @@ TEST_CASE("make_target without a registry makes the built-in targets") {
   CHECK(make_target({"schema", {}, nullptr, std::nullopt, {}})->name() == "schema");
   CHECK_THROWS_WITH(make_target({"sim", {}, nullptr, std::nullopt, {}}), Catch::Contains("unknown target 'sim'"));
 }
+
+TEST_CASE("FILL makes its stores in order at consecutive offsets and counts them against the budget") {
+  StatusModel* model = nullptr;
+  auto t = status_target(0, &model);
+  Op fill = write_op(0x100, 0xAB, 16);
+  fill.kind = OpKind::fill;
+  fill.count = 5;
+  auto seq = seq_of({fill, write_op(0x10, 1), end_op()});
+  Trace trace;
+  const RunReport r = run_sequence(seq, *t, {}, &trace);
+  CHECK(r.ok());
+  REQUIRE(trace.events.size() == 6);
+  for (unsigned k = 0; k < 5; ++k) {
+    CHECK(trace.events[k].dir == Dir::write);
+    CHECK(trace.events[k].offset == 0x100 + 2 * k);
+    CHECK(trace.events[k].width == 16);
+    CHECK(trace.events[k].value == 0xAB);
+    CHECK(trace.events[k].op == 0u);
+  }
+  CHECK(model->writes == 6);
+  // The budget counts every store: 5 stores do not fit in 4 accesses.
+  ReplayOptions small;
+  small.max_accesses = 4;
+  auto t2 = status_target(0);
+  const RunReport r2 = run_sequence(seq, *t2, small, nullptr);
+  CHECK_FALSE(r2.ok());
+  REQUIRE_FALSE(r2.failures.empty());
+  CHECK(r2.failures[0].message.find("access budget") != std::string::npos);
+  // A FILL whose last store leaves its BAR is refused before anything runs.
+  Op edge = fill;
+  edge.offset = 0xF8;  // stores at 0xF8..0x100: the last one is past a 0x100-byte BAR
+  InitSequence bad = seq_of({edge, end_op()});
+  bad.device.bars = {Bar{0, BarKind::mem32, 0x100, false}};
+  auto t3 = status_target(0);
+  const RunReport r3 = run_sequence(bad, *t3, {}, nullptr);
+  CHECK_FALSE(r3.ok());
+}

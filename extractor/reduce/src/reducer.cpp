@@ -105,7 +105,28 @@ Result Reducer::finish(const TraceHeader* header) {
   r.stats = stats_;
   auto& seq = r.sequence;
   seq.ops.reserve(ops.size() + 1);
-  for (const auto& o : ops) seq.ops.push_back(op_from_rop(o, ctx_));
+  // Runs of stores of one value to consecutive memory locations (a frame-buffer clear)
+  // become one FILL each.
+  for (std::size_t i = 0; i < ops.size();) {
+    const std::size_t n = fill_run(ops, i);
+    if (n < kMinFillRun) {
+      seq.ops.push_back(op_from_rop(ops[i], ctx_));
+      ++i;
+      continue;
+    }
+    ROp f = ops[i];
+    for (std::size_t k = i + 1; k < i + n; ++k) f.absorb_src(ops[k]);
+    f.normalize_src();
+    Op op = op_from_rop(f, ctx_);
+    op.kind = OpKind::fill;
+    op.count = n;
+    seq.ops.push_back(std::move(op));
+    stats_.fills_added += 1;
+    stats_.fill_writes += n;
+    i += n;
+  }
+  stats_.ops_out = seq.ops.size();
+  r.stats = stats_;
   Op end;
   end.kind = OpKind::end;
   end.comment = n_.trailing_note();

@@ -78,6 +78,8 @@ std::string format_stats(const Stats& s) {
   o += "Added " + plural(s.polls_added, "POLL operation") + "\n";
   o += "Folded " + plural(s.folded_accesses, "index/data access", "index/data accesses") + "\n";
   o += "Merged " + plural(s.rmw_merged, "read-modify-write") + "\n";
+  if (s.fills_added)
+    o += "Merged " + plural(s.fill_writes, "write") + " into " + plural(s.fills_added, "FILL operation") + "\n";
   o += "Dropped " + plural(s.reads_dropped, "unconsumed read") + "\n";
   o += "Kept " + plural(s.debug_annotations, "debug-port annotation") + "\n";
   return o;
@@ -99,6 +101,10 @@ void add_counters(const Stats& s, std::map<std::string, std::uint64_t>& c) {
   c["reduce.wait_services"] = s.wait_services;
   c["reduce.dead_writes"] = s.dead_writes;
   c["reduce.rmw_merged"] = s.rmw_merged;
+  if (s.fills_added) {
+    c["reduce.fills_added"] = s.fills_added;
+    c["reduce.fill_writes"] = s.fill_writes;
+  }
   c["reduce.reads_dropped"] = s.reads_dropped;
   c["reduce.cleanup_rounds"] = s.cleanup_rounds;
 }
@@ -188,11 +194,32 @@ ROp rop_from_event(const TraceEvent& e, Context& ctx) {
   return r;
 }
 
+std::size_t fill_run(const std::vector<ROp>& ops, std::size_t i) {
+  const ROp& a = ops[i];
+  if (a.kind != RKind::write || (a.space != Space::mmio && a.space != Space::vga_mem) || !a.comment.empty() ||
+      !valid_width(a.width))
+    return 1;
+  const std::uint64_t step = a.width / 8u;
+  std::size_t n = 1;
+  while (i + n < ops.size() && n < kMaxFillCount) {
+    const ROp& b = ops[i + n];
+    if (b.kind != RKind::write || b.space != a.space || b.bar != a.bar || b.width != a.width || b.value != a.value ||
+        !b.comment.empty() || b.offset != a.offset + n * step)
+      break;
+    ++n;
+  }
+  return n;
+}
+
 std::vector<ROp> rops_from_sequence(const InitSequence& s, Context& ctx) {
   std::vector<ROp> out;
   out.reserve(s.ops.size());
+  std::uint64_t expanded = 0;
   for (const Op& op : s.ops) {
     if (op.kind == OpKind::end) break;
+    if (op.kind == OpKind::fill && op.count > kMaxFillExpansion - expanded)
+      throw std::invalid_argument("the FILL ops expand to more than " + std::to_string(kMaxFillExpansion) +
+                                  " WRITEs: too large to reduce again");
     ROp r;
     r.space = op.space;
     r.bar = space_has_bar(op.space) ? op.bar : 0;
@@ -202,7 +229,8 @@ std::vector<ROp> rops_from_sequence(const InitSequence& s, Context& ctx) {
     r.value = op.value & width_mask(r.width);
     r.mask = op.mask & width_mask(r.width);
     switch (op.kind) {
-      case OpKind::write: r.kind = RKind::write; break;
+      case OpKind::write:
+      case OpKind::fill: r.kind = RKind::write; break;
       case OpKind::rmw: r.kind = RKind::rmw; break;
       case OpKind::read:
         r.kind = RKind::read;
@@ -243,6 +271,14 @@ std::vector<ROp> rops_from_sequence(const InitSequence& s, Context& ctx) {
       r.rom_offset = *op.src.rom_offset;
     }
     r.comment = op.comment;
+    if (op.kind == OpKind::fill) {  // the WRITEs it stands for (the output merges them again)
+      expanded += op.count;
+      const std::uint64_t step = r.width / 8u;
+      for (std::uint64_t k = 0; k + 1 < op.count; ++k) {
+        out.push_back(r);
+        r.offset += step;
+      }
+    }
     out.push_back(std::move(r));
   }
   return out;
@@ -319,6 +355,8 @@ std::string describe_op(const Op& op) {
   const std::string w = " /" + std::to_string(op.width);
   switch (op.kind) {
     case OpKind::write: return "WRITE " + location(op) + w + " = " + hex(op.value);
+    case OpKind::fill:
+      return "FILL  " + location(op) + w + " x " + std::to_string(op.count) + " = " + hex(op.value);
     case OpKind::rmw: return "RMW   " + location(op) + w + " mask " + hex(op.mask) + " = " + hex(op.value);
     case OpKind::read: {
       std::string s = "READ  " + location(op) + w;

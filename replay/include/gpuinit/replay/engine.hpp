@@ -107,7 +107,7 @@ class Program {
     std::uint64_t value = 0;  // WRITE/RMW: value stored (under mask); POLL: awaited; READ: expected; DELAY: ns
     std::uint64_t mask = 0;   // RMW/POLL mask; READ expect mask
     std::uint32_t slot = 0;   // final-state slot of the location
-    std::uint32_t aux = 0;    // POLL: index into polls_
+    std::uint32_t aux = 0;    // POLL: index into polls_; FILL: the number of stores
     std::uint16_t name = 0;   // Space::named: index into names_
     OpKind kind = OpKind::end;
     Space space = Space::mmio;

@@ -1,4 +1,5 @@
-// Init sequence v1.0: the reduced, replayable form of a card's init.
+// Init sequence v1.1: the reduced, replayable form of a card's init (1.1 adds FILL; a
+// sequence without FILL is written as 1.0, so 1.0 readers keep reading it).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -12,7 +13,10 @@
 
 namespace gpuinit {
 
-inline constexpr const char* kSequenceSchemaVersion = "1.0";
+inline constexpr const char* kSequenceSchemaVersion = "1.1";  // the newest this reads and writes
+inline constexpr unsigned kSequenceSchemaMinor = 1;
+// FILL: at most this many stores in one op.
+inline constexpr std::uint64_t kMaxFillCount = std::uint64_t{1} << 24;
 
 // X(enumerator, JSON name)
 #define GPUINIT_OPS(X) \
@@ -21,6 +25,7 @@ inline constexpr const char* kSequenceSchemaVersion = "1.0";
   X(read, "READ")      \
   X(poll, "POLL")      \
   X(delay, "DELAY")    \
+  X(fill, "FILL")      \
   X(end, "END")
 
 enum class OpKind : std::uint8_t {
@@ -51,8 +56,10 @@ struct Op {
   std::uint8_t bar = 0;    // only for bar-relative spaces
   std::uint8_t width = 0;  // 8, 16, 32, 64
   std::uint64_t offset = 0;
-  // WRITE/RMW: value stored; POLL: value awaited under mask.
+  // WRITE/FILL/RMW: value stored; POLL: value awaited under mask.
   std::uint64_t value = 0;
+  // FILL: `count` stores of `value` at offset, offset + width/8, ... (since 1.1).
+  std::uint64_t count = 0;
   std::uint64_t mask = 0;  // RMW, POLL
   // READ: optional check.
   bool has_expect = false;

@@ -101,6 +101,14 @@ struct ROp {
 
 // ---- statistics ---------------------------------------------------------------------
 
+// Output: at least this many WRITEs of one value to consecutive locations of a memory
+// space (mmio, vga_mem), each width/8 bytes after the last, with no comment, become a FILL.
+inline constexpr std::size_t kMinFillRun = 8;
+// A sequence fed back in: its FILLs expand to WRITEs, at most this many in all.
+inline constexpr std::uint64_t kMaxFillExpansion = std::uint64_t{1} << 22;
+// The length of the FILL run starting at ops[i] (1 when none starts there).
+[[nodiscard]] std::size_t fill_run(const std::vector<ROp>& ops, std::size_t i);
+
 struct Stats {
   std::uint64_t events_in = 0;   // raw events (or sequence ops) fed in
   std::uint64_t ops_out = 0;     // ops written, END excluded
@@ -126,6 +134,9 @@ struct Stats {
   // 7 reads
   std::uint64_t reads_dropped = 0;
   std::uint64_t cleanup_rounds = 0;      // rounds of passes 5-7 until nothing changed
+  // output: runs of stores merged into FILL ops
+  std::uint64_t fills_added = 0;
+  std::uint64_t fill_writes = 0;         // WRITE ops they replace
   bool operator==(const Stats&) const = default;
 };
 
