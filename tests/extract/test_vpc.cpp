@@ -300,3 +300,21 @@ TEST_CASE("ATI window: MM_INDEX/MM_DATA reach each register and the frame buffer
   REQUIRE(data2.size() >= 3);
   check(data2[2], Space::io, 4, 32, Dir::read, 0x11);
 }
+
+TEST_CASE("tick wait: the BDA tick count follows virtual time and a port-0x80 delay loop is fast-forwarded") {
+  auto cfg = card();
+  cfg.max_instructions = 2'000'000;  // the loop's bound alone would take about 4 M
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("tickwait"), cfg, model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  CHECK(r.instructions < 20'000);
+  CHECK(r.t_ns > 19 * 54'925'439ull);  // the ticks passed: about 20 of them
+  CHECK(r.t_ns < 22 * 54'925'439ull);
+  std::uint64_t port80 = 0, polls = 0;
+  for (const auto& e : r.trace.events) {
+    if (e.kind == EventKind::access && e.space == Space::port && e.offset == 0x80) ++port80;
+    if (e.kind == EventKind::service && e.service == "timer_poll") ++polls;
+  }
+  CHECK(port80 <= 33);  // the first reads of the loop as they are
+  CHECK(polls == 1);    // the rest one wait
+}

@@ -33,6 +33,7 @@ constexpr u32 kBiosBase = 0xF0000;
 constexpr u64 kPitHz = 1193182;
 constexpr u64 kRefreshHalfPeriodNs = 15085;  // port 0x61 bit 4 toggles at ~66 kHz
 constexpr u32 kTimerPollStreak = 32;          // timer accesses in a row that make a timer poll
+constexpr u16 kDelayPort = 0x80;  // POST codes written; reads are the classic I/O delay
 constexpr u64 kLegacyIoReadNs = 1000;         // a read of the PIT or port 0x61 (ISA timing)
 constexpr const char* kTimerPollService = "timer_poll";
 constexpr u64 kTickNs = 54925439;            // INT 1Ah / BDA timer tick (18.2 Hz)
@@ -198,11 +199,17 @@ class Machine final : public Bus {
     }
     return false;
   }
+  // The BIOS data area's timer tick count (0:046C), which the BIOS's IRQ 0 handler keeps on
+  // a real machine: the virtual PC delivers no interrupts, so it follows virtual time here,
+  // brought up to date at every device access, BIOS service and run slice.
+  void sync_bda_ticks() { put32(0x46C, u32(now() / kTickNs)); }
   void record(const Access& a, Dir d, u64 value) {
     // The model may want the operands of the compares that follow this access.
     cpu_.set_compare_hints(model_.wants_compare_hints());
-    // Consecutive accesses to the PC's timers (PIT, port 0x61) with nothing else between.
-    if (a.space == Space::port && is_timer_port(a.offset)) {
+    sync_bda_ticks();
+    // Consecutive accesses to the PC's timers (PIT, port 0x61) or reads of the I/O delay
+    // port 0x80, with nothing else between.
+    if (a.space == Space::port && (is_timer_port(a.offset) || (a.offset == kDelayPort && d == Dir::read))) {
       if (timer_streak_ < ~u32{0}) ++timer_streak_;
       // Past the first accesses of a timer poll, one `timer_poll` service event stands for
       // the rest: its wait_ns grows to the time the poll took (the reducer makes it a DELAY).
@@ -694,6 +701,7 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
   a.offset = port;
   u32 v;
   if (is_timer_port(port)) fast_forward_timer_poll(port == 0x61 ? 3 : port == 0x40 || port == 0x41 ? port - 0x40 : 2);
+  if (port == kDelayPort) fast_forward_timer_poll(4);
   if (port >= 0x40 && port <= 0x42) {
     v = pit_read(port - 0x40);
   } else if (port == 0x43) {
@@ -776,7 +784,9 @@ void Machine::fast_forward_timer_poll(unsigned what) {
     return u64(ticks * 1000000000ull / kPitHz);
   };
   u64 step;
-  if (what == 3) {
+  if (what == 4) {  // port 0x80 reads: an I/O delay, in loops that watch the BDA tick count
+    step = kTickNs / 4;
+  } else if (what == 3) {
     step = kRefreshHalfPeriodNs / 4;
     if (port61_ & 1) step = std::min<u64>(step, period_ns(pit_[2]) / 4);
   } else {
@@ -862,6 +872,7 @@ void Machine::pit_control(u8 v) {
 // -------------------------------------------------------------------- BIOS services
 
 void Machine::hypercall(Cpu& cpu, u8 id) {
+  sync_bda_ticks();
   auto& r = cpu.regs();
   const u8 ah = u8(r.gpr[EAX] >> 8);
   switch (id) {
@@ -1077,6 +1088,7 @@ PcResult Machine::run() {
     const u64 slice = std::min(left, kSliceInstructions);
     const u64 before = cpu_.icount();
     why = cpu_.run(slice);
+    sync_bda_ticks();
     const u64 done = cpu_.icount() - before;
     left -= std::min(left, done);
     if (why != StopReason::budget) break;
