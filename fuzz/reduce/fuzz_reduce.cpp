@@ -77,6 +77,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       e.value = std::uint64_t(b[6]) | std::uint64_t(b[7]) << 8 | std::uint64_t(b[8]) << 16 |
                 std::uint64_t(b[9]) << 24 | std::uint64_t(b[10]) << 56;
       e.loop_exit = b[11] & 1;
+      // The reducer's contract is a trace that loads: every access inside its space (an
+      // indexed VGA register below 0x100, a VGA port in 0x3B0-0x3DF, ...) and BAR 0-5.
+      e.bar %= 6;
+      std::uint64_t lo = 0, end = 0;
+      switch (e.space) {
+        case Space::vga_seq: case Space::vga_attr: case Space::vga_dac: end = 0x100; break;
+        case Space::vga_io: lo = 0x3B0, end = 0x3E0; break;
+        case Space::vga_mem: end = 0x20000; break;
+        case Space::config: end = 0x1000; break;
+        case Space::port: end = 0x10000; break;
+        default: break;
+      }
+      if (end) {
+        const std::uint64_t room = end - lo - e.width / 8u + 1;
+        if (e.offset < lo || e.offset + e.width / 8u > end) e.offset = lo + (e.offset - lo) % room;
+      }
     }
     if (b[11] & 2) e.cs_ip = 0xC0000000u | b[10];
     t.events.push_back(std::move(e));

@@ -450,3 +450,21 @@ TEST_CASE("output: runs of one value to consecutive memory locations become FILL
   plain.w(Space::vga_mem, 0, 1);
   CHECK(write_sequence(run(plain.t).sequence).find("\"schema_version\": \"1.0\"") != std::string::npos);
 }
+
+TEST_CASE("normalise: an unaligned memory access becomes its bytes so the sequence stays valid") {
+  TB tb;
+  tb.ev(Space::mmio, 0x43, 32, true, 0x44332211, 2);
+  tb.ev(Space::mmio, 0x40, 32, true, 0xAABBCCDD, 2);  // aligned: as it is
+  const auto r = run(tb.t);
+  const auto ops = body(r);
+  REQUIRE(ops.size() == 5);
+  for (unsigned i = 0; i < 4; ++i) {
+    CHECK(ops[i].kind == OpKind::write);
+    CHECK(ops[i].width == 8);
+    CHECK(ops[i].offset == 0x43 + i);
+    CHECK(ops[i].value == 0x11 * (i + 1));
+  }
+  CHECK(ops[4].width == 32);
+  CHECK(r.stats.split_accesses == 1);
+  CHECK(load_sequence(write_sequence(r.sequence)).ok());
+}

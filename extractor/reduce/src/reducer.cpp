@@ -9,7 +9,24 @@ Reducer::Reducer(const Options& opt) : opt_(opt), ctx_(opt.map), f_(ctx_), p_(ct
 
 void Reducer::push(const TraceEvent& e) {
   ++stats_.events_in;
-  push_rop(rop_from_event(e, ctx_));
+  ROp op = rop_from_event(e, ctx_);
+  // A trace records what the code did, aligned or not; a sequence keeps memory accesses
+  // aligned to their width. An unaligned one becomes its bytes, in address order (what a
+  // byte-enable bus carries).
+  const bool memory = op.space == Space::mmio || op.space == Space::config || op.space == Space::vga_mem;
+  if (memory && (op.kind == RKind::read || op.kind == RKind::write) && op.width > 8 && op.offset % (op.width / 8u) != 0) {
+    ++stats_.split_accesses;
+    const unsigned n = op.width / 8u;
+    for (unsigned i = 0; i < n; ++i) {
+      ROp b = op;
+      b.width = 8;
+      b.offset = op.offset + i;
+      b.value = (op.value >> (8 * i)) & 0xFF;
+      push_rop(std::move(b));
+    }
+    return;
+  }
+  push_rop(std::move(op));
 }
 
 void Reducer::push_rop(ROp&& op) {

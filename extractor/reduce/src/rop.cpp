@@ -101,6 +101,7 @@ void add_counters(const Stats& s, std::map<std::string, std::uint64_t>& c) {
   c["reduce.wait_services"] = s.wait_services;
   c["reduce.dead_writes"] = s.dead_writes;
   c["reduce.rmw_merged"] = s.rmw_merged;
+  if (s.split_accesses) c["reduce.split_accesses"] = s.split_accesses;
   if (s.fills_added) {
     c["reduce.fills_added"] = s.fills_added;
     c["reduce.fill_writes"] = s.fill_writes;

@@ -115,6 +115,7 @@ struct Stats {
   // 1 normalise
   std::uint64_t debug_annotations = 0;  // debug-port accesses turned into comments
   std::uint64_t renamed_accesses = 0;   // port accesses moved to vga_io
+  std::uint64_t split_accesses = 0;     // unaligned memory accesses made byte accesses
   std::uint64_t other_services = 0;     // service events that are not waits (dropped)
   // 2 fold
   std::uint64_t folded_accesses = 0;     // data accesses now on an indexed space
