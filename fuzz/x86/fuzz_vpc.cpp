@@ -1,5 +1,6 @@
 // Runs arbitrary bytes as an option ROM in the virtual PC, against the model batch uses
-// (SpinBreaker over GenericModel with VRAM windows), with small budgets: the PC, its timer
+// (x86::vendor_rom_model: SpinBreaker over GenericModel with VRAM windows, the I/O BAR's
+// index/data window, compare hints), with small budgets: the PC, its timer and port-0x80
 // fast-forward, the card windows and the spin breaker must neither crash, nor hang, nor
 // touch memory out of bounds. The first two bytes pick the card: byte 0 the vendor (ATI,
 // NVIDIA, Intel or the ROM's PCIR), byte 1 the high byte of the device id.
@@ -8,8 +9,6 @@
 #include <memory>
 #include <vector>
 
-#include "gpuinit/devices/generic_model.hpp"
-#include "gpuinit/devices/spin_breaker.hpp"
 #include "gpuinit/x86/pc.hpp"
 
 using namespace gpuinit;
@@ -31,9 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rom[1] = 0xAA;
   rom[2] = 8;
   for (std::size_t i = 2; i < size && i + 1 < rom.size(); ++i) rom[i + 1] = data[i];
-  const DeviceInfo d = x86::presented_device(rom, cfg);
-  SpinBreaker model(std::make_unique<GenericModel>(generic_options_for(d)));
-  const auto r = x86::run_option_rom(rom, cfg, model);
+  const auto model = x86::vendor_rom_model(rom, cfg);
+  const auto r = x86::run_option_rom(rom, cfg, *model);
   if (r.trace.events.size() > cfg.max_events) __builtin_trap();
   if (r.instructions > cfg.max_instructions + 1) __builtin_trap();
   return 0;
