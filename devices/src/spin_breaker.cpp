@@ -100,11 +100,6 @@ std::uint64_t SpinBreaker::answer_mask(const Key& k) const noexcept {
   return (frozen & all) == all ? all : all & ~frozen;
 }
 
-std::uint32_t SpinBreaker::start_candidate(const Key& k, unsigned width) const {
-  auto it = learned_.find(k);
-  return it != learned_.end() && it->second.cand <= width + 1 ? it->second.cand : 0;
-}
-
 // The answer for a read of the target: the next guided candidate if one is queued, else
 // standard candidate cand_. Opens the compare-hint window on the value given.
 std::uint64_t SpinBreaker::give_candidate(const Key& k, std::uint64_t v) {
@@ -120,22 +115,31 @@ std::uint64_t SpinBreaker::give_candidate(const Key& k, std::uint64_t v) {
   return last_value_;
 }
 
-// The next read of the cycle becomes the target (or, after the last, the round ends).
-void SpinBreaker::next_target(unsigned width) {
+// targets_[target_] becomes the read answered, from candidate 0, or from what ended the
+// last spin at that location (learning): its candidate, and first its value if it was a
+// guided one.
+void SpinBreaker::start_target(unsigned width) {
   tries_ = 0;
   answered_ = false;
   guided_.clear();
   guided_next_ = 0;
-  if (++target_ >= targets_.size()) {  // none ended it: watch again, counting afresh
-    ++stats_.given_up;
-    phase_ = Phase::watching;
-    streak_ = 0;
-    run_ = std::min<std::uint32_t>(run_, 1);
-    return;
+  cand_ = 0;
+  if (auto it = learned_.find(targets_[target_]); it != learned_.end()) {
+    if (it->second.cand <= width + 1) cand_ = it->second.cand;
+    if (it->second.guided) guided_.push_back(it->second.value);
   }
-  cand_ = start_candidate(targets_[target_], width);
-  if (auto it = learned_.find(targets_[target_]); it != learned_.end() && it->second.guided)
-    guided_.push_back(it->second.value);
+}
+
+// The next read of the cycle becomes the target (or, after the last, the round ends).
+void SpinBreaker::next_target(unsigned width) {
+  if (++target_ < targets_.size()) return start_target(width);
+  // None ended it: watch again, counting afresh.
+  ++stats_.given_up;
+  phase_ = Phase::watching;
+  streak_ = 0;
+  run_ = std::min<std::uint32_t>(run_, 1);
+  tries_ = 0;
+  answered_ = false;
 }
 
 // A compare made after the target's read: `field` may be a field of the value it returned
@@ -226,13 +230,7 @@ std::uint64_t SpinBreaker::read(const Access& a, std::uint64_t now_ns) {
       }
       std::stable_partition(targets_.begin(), targets_.end(), [&](const Key& t) { return learned_.count(t) != 0; });
       target_ = 0;
-      tries_ = 0;
-      answered_ = false;
-      guided_.clear();
-      guided_next_ = 0;
-      cand_ = start_candidate(targets_[0], width);
-      if (auto it = learned_.find(targets_[0]); it != learned_.end() && it->second.guided)
-        guided_.push_back(it->second.value);
+      start_target(width);
       if (targets_[0] == k) answer = give_candidate(k, v);
     }
   }

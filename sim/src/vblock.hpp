@@ -102,28 +102,26 @@ class VBlock final : public Block {
   static constexpr bool kOneEval = PosedgeOnlyRoot<std::remove_cv_t<Root>>;
 
   void edge(std::uint64_t word, std::uint64_t wdata, std::uint8_t be, bool wr, bool rd, bool tick) {
+    const auto pins = [&](auto* p) {
+      p->tick = tick;
+      p->bus_addr = word;
+      p->bus_wdata = wdata;
+      p->bus_be = be;
+      p->bus_wr = wr;
+      p->bus_rd = rd;
+    };
     if constexpr (kOneEval && std::is_void_v<Tr>) {
       // The pins are the root's members (the model's port members refer to them): written
       // through one pointer, which the compiler need not reload between the stores.
       Root* const r = top_->rootp;
-      r->tick = tick;
-      r->bus_addr = word;
-      r->bus_wdata = wdata;
-      r->bus_be = be;
-      r->bus_wr = wr;
-      r->bus_rd = rd;
+      pins(r);
       r->__Vtrigrprev__TOP__clk = 0;  // the clock was low: this eval is its rising edge
       r->clk = 1;
       top_->eval();
       ++cycles_;
       return;
     }
-    top_->tick = tick;
-    top_->bus_addr = word;
-    top_->bus_wdata = wdata;
-    top_->bus_be = be;
-    top_->bus_wr = wr;
-    top_->bus_rd = rd;
+    pins(top_.get());
     // With a waveform (or a model scheduled otherwise) the low half of the cycle is
     // evaluated and dumped too, so the file shows the inputs settling before the edge.
     top_->clk = 0;

@@ -368,6 +368,22 @@ std::vector<Step> init_like(const gpuinit::RegisterMap& m) {
   return out;
 }
 
+// Calls f(block, map, behaviour) for each i2c_gpio register of every block with RTL;
+// returns how many there were.
+template <class F>
+std::size_t for_each_i2c_bus(F&& f) {
+  std::size_t buses = 0;
+  for (const auto& b : gpuinit::sim::blocks()) {
+    const auto m = gpuinit::sim::block_map(b);
+    for (const auto& beh : m.behaviours) {
+      if (beh.kind != gpuinit::BehaviourKind::i2c_gpio) continue;
+      ++buses;
+      f(b, m, beh);
+    }
+  }
+  return buses;
+}
+
 }  // namespace
 
 TEST_CASE("differential: model and RTL (direct driver) agree on every map with RTL") {
@@ -380,57 +396,45 @@ TEST_CASE("differential: model and RTL (direct driver) agree on every map with R
 }
 
 TEST_CASE("differential: bit-banged I2C on every i2c_gpio register agrees with the model") {
-  std::size_t buses = 0;
-  for (const auto& b : gpuinit::sim::blocks()) {
-    const auto m = gpuinit::sim::block_map(b);
-    for (const auto& beh : m.behaviours) {
-      if (beh.kind != gpuinit::BehaviourKind::i2c_gpio) continue;
-      ++buses;
-      for (std::uint32_t seed : {11u, 12u, 13u, 14u}) differential(b, false, i2c_sequence(m, beh, seed, 24));
-    }
-  }
+  const std::size_t buses = for_each_i2c_bus([](const auto& b, const auto& m, const auto& beh) {
+    for (std::uint32_t seed : {11u, 12u, 13u, 14u}) differential(b, false, i2c_sequence(m, beh, seed, 24));
+  });
   CHECK(buses >= 2);  // the two ATI cards' DDC buses
 }
 
 TEST_CASE("differential: a DDC EDID read over i2c_gpio returns the EEPROM on model and RTL") {
-  std::size_t buses = 0;
-  for (const auto& b : gpuinit::sim::blocks()) {
-    const auto m = gpuinit::sim::block_map(b);
-    for (const auto& beh : m.behaviours) {
-      if (beh.kind != gpuinit::BehaviourKind::i2c_gpio) continue;
-      ++buses;
-      const auto* blk = m.find_block(beh.i2c.block);
-      REQUIRE(blk != nullptr);
-      std::vector<Step> steps;
-      I2cBanger bus{beh, reg_of(m, beh), steps};
-      bus.read_at(beh.i2c.address, 0, 128);
-      // The RTL's answer, bit by bit: SDA sampled after each rising SCL of a data bit.
-      gpuinit::sim::SimOptions o;
-      o.systemc = false;
-      auto sim = gpuinit::sim::make_target(b, o);
-      auto sim_steps = steps;
-      const auto ev = run(*sim, sim_steps);
-      std::vector<int> sda;  // SDA level read after each write with SCL high
-      for (std::size_t i = 0; i + 1 < ev.size(); ++i)
-        if (ev[i].dir == 'w' && ((ev[i].value >> beh.i2c.scl_oe) & 1) == 0 && ev[i + 1].dir == 'r')
-          sda.push_back(int((ev[i + 1].value >> beh.i2c.sda_in) & 1));
-      // Writes with SCL high: the first START (3), two bytes out with their ACKs (18), the
-      // repeated START (2), the address and its ACK (9), then 128 bytes of 9 bits.
-      std::vector<std::uint8_t> got;
-      const std::size_t first = 3 + 18 + 2 + 9;
-      for (std::size_t k = 0; k < 128 && first + k * 9 + 8 <= sda.size(); ++k) {
-        unsigned v = 0;
-        for (std::size_t i = 0; i < 8; ++i) v = v << 1 | unsigned(sda[first + k * 9 + i]);
-        got.push_back(std::uint8_t(v));
-      }
-      REQUIRE(got.size() == 128);
-      INFO("map " << b.map_name);
-      CHECK(std::equal(got.begin(), got.end(), blk->data.begin()));
-      CHECK(got[0] == 0x00);
-      CHECK(got[1] == 0xFF);  // the EDID header
-      differential(b, false, steps);
+  const std::size_t buses = for_each_i2c_bus([](const auto& b, const auto& m, const auto& beh) {
+    const auto* blk = m.find_block(beh.i2c.block);
+    REQUIRE(blk != nullptr);
+    std::vector<Step> steps;
+    I2cBanger bus{beh, reg_of(m, beh), steps};
+    bus.read_at(beh.i2c.address, 0, 128);
+    // The RTL's answer, bit by bit: SDA sampled after each rising SCL of a data bit.
+    gpuinit::sim::SimOptions o;
+    o.systemc = false;
+    auto sim = gpuinit::sim::make_target(b, o);
+    auto sim_steps = steps;
+    const auto ev = run(*sim, sim_steps);
+    std::vector<int> sda;  // SDA level read after each write with SCL high
+    for (std::size_t i = 0; i + 1 < ev.size(); ++i)
+      if (ev[i].dir == 'w' && ((ev[i].value >> beh.i2c.scl_oe) & 1) == 0 && ev[i + 1].dir == 'r')
+        sda.push_back(int((ev[i + 1].value >> beh.i2c.sda_in) & 1));
+    // Writes with SCL high: the first START (3), two bytes out with their ACKs (18), the
+    // repeated START (2), the address and its ACK (9), then 128 bytes of 9 bits.
+    std::vector<std::uint8_t> got;
+    const std::size_t first = 3 + 18 + 2 + 9;
+    for (std::size_t k = 0; k < 128 && first + k * 9 + 8 <= sda.size(); ++k) {
+      unsigned v = 0;
+      for (std::size_t i = 0; i < 8; ++i) v = v << 1 | unsigned(sda[first + k * 9 + i]);
+      got.push_back(std::uint8_t(v));
     }
-  }
+    REQUIRE(got.size() == 128);
+    INFO("map " << b.map_name);
+    CHECK(std::equal(got.begin(), got.end(), blk->data.begin()));
+    CHECK(got[0] == 0x00);
+    CHECK(got[1] == 0xFF);  // the EDID header
+    differential(b, false, steps);
+  });
   CHECK(buses >= 2);
 }
 

@@ -112,8 +112,8 @@ class SpinBreaker final : public DeviceModel {
   [[nodiscard]] const Seen& back(unsigned p) const noexcept { return ring_[(head_ + kMaxSpinPeriod - p) % kMaxSpinPeriod]; }
   void observe(const Key& k, bool write, std::uint64_t v);
   [[nodiscard]] std::uint64_t answer_mask(const Key& k) const noexcept;
-  [[nodiscard]] std::uint32_t start_candidate(const Key& k, unsigned width) const;
   std::uint64_t give_candidate(const Key& k, std::uint64_t v);
+  void start_target(unsigned width);
   void next_target(unsigned width);
   void guide(std::uint64_t field, std::uint64_t want, unsigned bytes);
   void push(Key k, bool write, std::uint64_t v);

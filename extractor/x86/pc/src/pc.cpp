@@ -302,15 +302,14 @@ class Machine final : public Bus {
     a.bar = u8(win_reg_bar_);
     return true;
   }
-  // Keeps the index (and ATI's MM_INDEX_HI) as an I/O BAR write at `off` changes them.
-  void io_window_write(u64 off, unsigned bytes, u32 value) {
-    if (win_io_bar_ < 0) return;
-    for (unsigned i = 0; i < bytes; ++i) {
-      const u64 o = off + i;
-      const u32 byte = (value >> (8 * i)) & 0xFF;
-      if (o < 4) win_index_ = (win_index_ & ~(0xFFu << (8 * o))) | (byte << (8 * o));
-      if (o >= 0x18 && o < 0x1C) win_index_hi_ = (win_index_hi_ & ~(0xFFu << (8 * (o - 0x18)))) | (byte << (8 * (o - 0x18)));
-    }
+  // A window's address register (4 bytes at `reg_off` of the I/O BAR) takes the bytes of a
+  // `bytes`-wide write at `off` that fall on it.
+  static void latch_write(u32& reg, u64 reg_off, u64 off, unsigned bytes, u32 value) {
+    for (unsigned i = 0; i < bytes; ++i)
+      if (const u64 o = off + i; o >= reg_off && o < reg_off + 4) {
+        const unsigned sh = unsigned(8 * (o - reg_off));
+        reg = (reg & ~(0xFFu << sh)) | (((value >> (8 * i)) & 0xFFu) << sh);
+      }
   }
 
   // At least 48 of the 64 bytes from the next instruction on are zeros (below our BIOS
@@ -730,13 +729,12 @@ void Machine::io_write(u16 port, unsigned bytes, u32 value) {
   }
   if (const Range* r = find(port, true)) {
     Access a = access_for(*r, port, bytes);
-    if (nv_io_bar_ >= 0 && a.space == Space::io && a.bar == nv_io_bar_ && a.offset >= 8 && a.offset < 12) {
-      const unsigned sh = unsigned(8 * (a.offset - 8));
-      const u32 m = u32(width_mask(8 * bytes)) << sh;
-      nv_addr_ = (nv_addr_ & ~m) | ((value << sh) & m);
-    }
+    if (a.space == Space::io && a.bar == nv_io_bar_ && a.offset >= 8) latch_write(nv_addr_, 8, a.offset, bytes, value);
     nv_window(a);
-    if (win_io_bar_ >= 0 && a.space == Space::io && a.bar == win_io_bar_) io_window_write(a.offset, bytes, value);
+    if (a.space == Space::io && a.bar == win_io_bar_) {  // MM_INDEX / MMIO_INDEX, ATI's MM_INDEX_HI
+      latch_write(win_index_, 0, a.offset, bytes, value);
+      latch_write(win_index_hi_, 0x18, a.offset, bytes, value);
+    }
     Access m = a;
     io_window(m);
     record(a, Dir::write, value);
