@@ -144,6 +144,7 @@ std::vector<ImageResult> PipelineProcessor::process(std::span<const std::uint8_t
     cfg.max_instructions = opt.max_instructions;
     cfg.timeout_s = opt.timeout_s;
     cfg.ns_per_instruction = std::max<std::uint64_t>(1, opt.ns_per_instruction);
+    cfg.rom_chip = bytes;  // the whole dump: what the card's ROM chip holds
     const std::unique_ptr<DeviceModel> model = x86::vendor_rom_model(code, cfg);
     x86::PcResult run = x86::run_option_rom(code, cfg, *model);
     run.trace.header.source = "extract:" + std::string(name) + "#image" + std::to_string(idx);

@@ -99,10 +99,13 @@ std::uint64_t GenericModel::block_key(const Access& a, std::uint64_t block) {
          (block & ((std::uint64_t{1} << kOffsetBits) - 1));
 }
 
-std::uint64_t GenericModel::read(const Access& a, std::uint64_t) {
+std::uint64_t GenericModel::read(const Access& in, std::uint64_t) {
   ++stats_.reads;
-  const unsigned n = valid_width(a.width) ? a.width / 8u : 1u;
-  if (const int w = vram_window(a); w >= 0) return vram_read(w, a.offset, n);
+  const unsigned n = valid_width(in.width) ? in.width / 8u : 1u;
+  if (const int w = vram_window(in); w >= 0) return vram_read(w, in.offset, n);
+  // VGA: the miscellaneous output register is written at 0x3C2 and read back at 0x3CC.
+  Access a = in;
+  if (a.space == Space::vga_io && a.offset == 0x3CC && n == 1) a.offset = 0x3C2;
   std::uint64_t v = 0;
   bool unknown = false;
   for (unsigned i = 0; i < n; ++i) {

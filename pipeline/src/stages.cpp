@@ -85,6 +85,7 @@ ExtractResult extract(const ExtractInput& in) {
                          ", not x86; running it anyway");
   r.image = pick;
   const std::span<const std::uint8_t> code(bytes.data() + img.offset, img.length);
+  cfg.rom_chip = bytes;  // the whole dump: what the card's ROM chip holds
 
   // The model that answers reads.
   std::unique_ptr<DeviceModel> model;

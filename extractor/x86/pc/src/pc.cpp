@@ -142,7 +142,10 @@ class Machine final : public Bus {
     const Range* r = find(lin, false);
     if (!r) return u32(width_mask(8 * bytes));  // nothing decodes it: floating bus
     Access a = access_for(*r, lin, bytes);
-    const u32 v = u32(model_.read(a, now()) & width_mask(8 * bytes));
+    Access m = a;
+    nv_vga_window(m);
+    u32 v;
+    if (!nv_prom_read(m, bytes, v)) v = u32(model_.read(m, now()) & width_mask(8 * bytes));
     record(a, Dir::read, v);
     return v;
   }
@@ -150,8 +153,11 @@ class Machine final : public Bus {
     const Range* r = find(lin, false);
     if (!r) return;
     Access a = access_for(*r, lin, bytes);
+    nv_register_write(a, bytes, value);
+    Access m = a;
+    nv_vga_window(m);
     record(a, Dir::write, value);
-    model_.write(a, value, now());
+    model_.write(m, value, now());
   }
   u32 io_read(u16 port, unsigned bytes) override;
   void io_write(u16 port, unsigned bytes, u32 value) override;
@@ -250,6 +256,15 @@ class Machine final : public Bus {
     e.cs_ip = cpu_.insn_cs_ip();
     if (cfg_.record_icount) e.icount = cpu_.icount();
   }
+  // VGA I/O address select: a card decodes its CRTC and input status 1 at 0x3Bx in
+  // monochrome addressing and at 0x3Dx in colour addressing, never both; the other range
+  // belongs to another adapter, if any (ROMs probe it to find a second display).
+  [[nodiscard]] bool vga_port_unclaimed(const Range& r, u16 port) const {
+    if (r.space != Space::vga_io || vga_color_ < 0) return false;
+    const bool mono_port = port == 0x3B4 || port == 0x3B5 || port == 0x3BA;
+    const bool color_port = port == 0x3D4 || port == 0x3D5 || port == 0x3DA;
+    return vga_color_ ? mono_port : color_port;
+  }
   const Range* find(u64 addr, bool io) const {
     for (const auto& r : ranges_) {
       const bool r_io = r.space == Space::io || r.space == Space::vga_io;
@@ -269,6 +284,32 @@ class Machine final : public Bus {
   // NVIDIA G80 and later: I/O BAR offset 8 holds a register address and offset 12 is the
   // data port of the register it names (BAR0). A data-port access is recorded and modelled
   // as that register access, so each register keeps its own value. True when it was one.
+  // NVIDIA's PROM: BAR0 0x300000-0x3FFFFF reads the ROM chip (PcConfig::rom_chip, else the
+  // image); erased flash (0xFF) past its end. Its ROMs copy code and tables from there.
+  bool nv_prom_read(const Access& a, unsigned bytes, u32& v) {
+    if (!nv_card_ || a.space != Space::mmio || a.bar != 0 || a.offset < kNvProm || a.offset + bytes > kNvProm + kNvPromSize)
+      return false;
+    const u64 at = a.offset - kNvProm;
+    if (at + bytes > rom_chip_.size() && !rom_read_past_end_) rom_read_past_end_ = std::max<u64>(at, rom_chip_.size());
+    v = 0;
+    for (unsigned i = 0; i < bytes; ++i) v |= u32(at + i < rom_chip_.size() ? rom_chip_[at + i] : 0xFF) << (8 * i);
+    return true;
+  }
+  // NVIDIA's legacy-window redirect, as their ROMs use it to read the PROM: register
+  // 0x1A40 holds a 64 KiB-aligned BAR0 address, bit 0 enabling it; the first 64 KiB of the
+  // VGA memory window (A0000) then read and write BAR0 from that address. The trace
+  // records the VGA memory access; the model is given the register access. True when it
+  // was one.
+  bool nv_vga_window(Access& a) const {
+    if (!(nv_vga_window_ & 1) || a.space != Space::vga_mem || a.offset + a.width / 8 > 0x10000) return false;
+    a.space = Space::mmio;
+    a.bar = 0;
+    a.offset += nv_vga_window_ & 0xFFFF0000u;
+    return true;
+  }
+  void nv_register_write(const Access& a, unsigned bytes, u32 value) {
+    if (nv_card_ && a.space == Space::mmio && a.bar == 0) latch_write(nv_vga_window_, 0x1A40, a.offset, bytes, value);
+  }
   bool nv_window(Access& a) const {
     if (nv_io_bar_ < 0 || a.space != Space::io || a.bar != nv_io_bar_ || a.offset < 12 || a.offset > 15) return false;
     a.space = Space::mmio;
@@ -380,10 +421,18 @@ class Machine final : public Bus {
   std::string debug_;
   u64 extra_ns_ = 0;  // waits of INT 15h/86h, timer-poll fast-forward
   u32 timer_streak_ = 0;
+  static constexpr u64 kNvProm = 0x300000, kNvPromSize = 0x100000;
+  bool nv_card_ = false;
+  u32 nv_vga_window_ = 0;
+  std::optional<u64> rom_read_past_end_;  // PcResult::rom_read_past_end  // register 0x1A40 (nv_vga_window())
+  std::span<const u8> rom_chip_;
   int nv_io_bar_ = -1;  // NVIDIA's register window in the I/O BAR (nv_window()), -1: none
   u32 nv_addr_ = 0;
   int win_io_bar_ = -1, win_reg_bar_ = -1, win_fb_bar_ = -1;  // io_window(); -1: none
   u32 win_index_ = 0, win_index_hi_ = 0;
+  // The VGA miscellaneous output register's I/O address select (bit 0), once the ROM has
+  // written it (0x3C2): -1 until then, and both CRTC ranges decode.
+  int vga_color_ = -1;
 
   // PCI
   DeviceInfo dev_;
@@ -403,6 +452,8 @@ class Machine final : public Bus {
 
 void Machine::build_device(std::span<const u8> image) {
   dev_ = presented_device(image, cfg_);
+  nv_card_ = dev_.vendor == 0x10DE || dev_.vendor == 0x12D2;
+  rom_chip_ = cfg_.rom_chip.empty() ? image : cfg_.rom_chip;
   if (dev_.vendor == 0x10DE)
     for (const Bar& b : dev_.bars)
       if (b.kind == BarKind::io && b.index == 5) nv_io_bar_ = 5;
@@ -672,7 +723,9 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
     if (!cf8_hits_us()) return mask;  // no other function on the bus
     return config_read((cf8_ & 0xFC) + (port & 3), bytes);
   }
-  if (const Range* r = find(port, true)) {
+  const Range* r = find(port, true);
+  if (r && vga_port_unclaimed(*r, port)) return mask;  // nothing answers: floating bus
+  if (r) {
     Access a = access_for(*r, port, bytes);
     if (nv_window(a) && a.offset >= 0x88000 && a.offset + bytes <= 0x88100) {
       // NV_PBUS_PCI_NV_*: the card's config space, mirrored into its registers.
@@ -687,7 +740,8 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
     }
     Access m = a;
     io_window(m);
-    u32 v = u32(model_.read(m, now()) & mask);
+    u32 v;
+    if (!nv_prom_read(m, bytes, v)) v = u32(model_.read(m, now()) & mask);
     // ATI cards answer a read of 0x3C3 (VGA enable) with the upper byte of their I/O BAR:
     // their ROMs find the BAR that way (`in al, 0x3C3; mov dh, al`).
     if (port == 0x3C3 && bytes == 1 && a.space == Space::vga_io && dev_.vendor == 0x1002) v = io_bar_high_byte(v);
@@ -727,10 +781,13 @@ void Machine::io_write(u16 port, unsigned bytes, u32 value) {
     if (cf8_hits_us()) config_write((cf8_ & 0xFC) + (port & 3), bytes, value);
     return;
   }
-  if (const Range* r = find(port, true)) {
+  const Range* r = find(port, true);
+  if (r && vga_port_unclaimed(*r, port)) return;  // another adapter's port
+  if (r) {
     Access a = access_for(*r, port, bytes);
+    if (a.space == Space::vga_io && a.offset == 0x3C2) vga_color_ = int(value & 1);
     if (a.space == Space::io && a.bar == nv_io_bar_ && a.offset >= 8) latch_write(nv_addr_, 8, a.offset, bytes, value);
-    nv_window(a);
+    if (nv_window(a)) nv_register_write(a, bytes, value);
     if (a.space == Space::io && a.bar == win_io_bar_) {  // MM_INDEX / MMIO_INDEX, ATI's MM_INDEX_HI
       latch_write(win_index_, 0, a.offset, bytes, value);
       latch_write(win_index_hi_, 0x18, a.offset, bytes, value);
@@ -1161,6 +1218,13 @@ PcResult Machine::run() {
   res.t_ns = now();
   res.debug_text = std::move(debug_);
   res.truncated = truncated_;
+  res.rom_read_past_end = rom_read_past_end_;
+  if (rom_read_past_end_ && res.stop != PcStop::completed) {
+    char off[24];
+    std::snprintf(off, sizeof off, "0x%llx", static_cast<unsigned long long>(*rom_read_past_end_));
+    res.message += "; it read its ROM chip past the end of the dump (offset " + std::string(off) +
+                   "): the dump lacks what the code looked for there";
+  }
   res.trace.events = std::move(trace_);
   res.trace.header.device = dev_;
   res.trace.header.tool_version = kToolVersion;

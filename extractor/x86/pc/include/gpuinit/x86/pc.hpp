@@ -69,6 +69,10 @@ struct PcConfig {
   // MMIO_INDEX/MMIO_DATA), instead of the I/O access, which the trace still records. For
   // models without the card's register map (a map models the pair itself).
   bool io_window = false;
+  // The whole contents of the card's ROM chip (the dump the image came from), which NVIDIA
+  // cards show at BAR0 0x300000-0x3FFFFF (PROM); empty: the image alone. Must outlive
+  // the run.
+  std::span<const std::uint8_t> rom_chip;
 };
 
 enum class PcStop : std::uint8_t {
@@ -93,6 +97,9 @@ struct PcResult {
   std::string debug_text;  // what the ROM wrote to port 0x402
   Trace trace;
   bool truncated = false;  // the event budget was reached: the run stopped there (stop == budget)
+  // The first ROM-chip offset the code read past the end of PcConfig::rom_chip (NVIDIA's
+  // PROM), if any: the dump lacks what the code looked for there.
+  std::optional<std::uint64_t> rom_read_past_end;
   [[nodiscard]] bool ok() const noexcept { return stop == PcStop::completed; }
 };
 
