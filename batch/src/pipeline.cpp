@@ -77,7 +77,7 @@ std::string describe_chain(const rom::RomInfo& info) {
 
 std::string PipelineProcessor::fingerprint(const JobOptions& opt) const {
   // Bump kRevision when the job changes what it writes for the same inputs.
-  constexpr int kRevision = 11;
+  constexpr int kRevision = 12;
   return std::string("pipeline/") + kToolVersion + "." + std::to_string(kRevision) + "/max=" + std::to_string(opt.max_instructions) +
          "/timeout=" + std::to_string(opt.timeout_s) + "/ns=" + std::to_string(opt.ns_per_instruction) + (write_traces_ ? "/traces" : "/no-traces") +
          "/spin=" + std::to_string(kDefaultSpinThreshold);

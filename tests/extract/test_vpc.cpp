@@ -246,6 +246,110 @@ TEST_CASE("NVIDIA register window: the data port reaches the register the addres
   check(regs[2], Space::mmio, 0x200, 32, Dir::read, 0xCAFE);
 }
 
+TEST_CASE("VGA address select: after the misc output write only the selected CRTC range decodes") {
+  auto cfg = card();
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("vgasel"), cfg, model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  std::vector<std::uint64_t> echoed;
+  bool other_adapter_recorded = false;
+  for (const auto& e : accesses(r)) {
+    if (e.space == Space::port && e.offset == 0x80 && e.dir == Dir::write) echoed.push_back(e.value);
+    // Accesses to the deselected range reach no device of ours and leave no event.
+    if (e.space == Space::vga_io && e.value == 0x55) other_adapter_recorded = true;
+  }
+  CHECK(echoed == std::vector<std::uint64_t>{0xAA, 0x01, 0xFF, 0x66, 0xFF, 0xAA});
+  CHECK_FALSE(other_adapter_recorded);
+}
+
+TEST_CASE("NVIDIA PROM: BAR0 0x300000 and the 0x1A40 legacy window read the ROM chip") {
+  x86::PcConfig cfg;
+  cfg.device.vendor = 0x10DE;
+  cfg.device.device = 0x1D01;
+  cfg.device.class_code = 0x030000;
+  cfg.device.vga_decode = true;
+  cfg.max_instructions = 100'000;
+  const auto rom = asm_rom("nvprom");
+  auto run = [&](const x86::PcConfig& c) {
+    GenericModel model;
+    auto r = x86::run_option_rom(rom, c, model);
+    REQUIRE(r.stop == x86::PcStop::completed);
+    std::vector<std::uint64_t> reads;
+    for (const auto& e : accesses(r))
+      if (e.dir == Dir::read && (e.space == Space::mmio || e.space == Space::vga_mem)) reads.push_back(e.value);
+    return std::make_pair(r, reads);
+  };
+  const std::uint32_t head = rom[0] | rom[1] << 8 | rom[2] << 16 | std::uint32_t(rom[3]) << 24;
+  {
+    // The chip is the image alone: past its end the flash reads erased.
+    const auto [r, reads] = run(cfg);
+    CHECK(reads == std::vector<std::uint64_t>{head, 0xFFFFFFFF, 0xAA55, 0});
+    REQUIRE(r.rom_read_past_end.has_value());
+    CHECK(*r.rom_read_past_end == 0x400);
+  }
+  {
+    // The whole dump: the bytes after the image are there.
+    std::vector<std::uint8_t> chip = rom;
+    for (std::uint8_t b : {0x11, 0x22, 0x33, 0x44}) chip.push_back(b);
+    cfg.rom_chip = chip;
+    const auto [r, reads] = run(cfg);
+    CHECK(reads == std::vector<std::uint64_t>{head, 0x44332211, 0xAA55, 0});
+    CHECK_FALSE(r.rom_read_past_end.has_value());
+  }
+  {
+    // Not an NVIDIA card: 0x300000 is an ordinary register.
+    cfg.device.vendor = 0x1002;
+    cfg.device.device = 0x5159;
+    cfg.device.bars = {Bar{0, BarKind::mem32, 16u << 20, false}};
+    const auto [r, reads] = run(cfg);
+    CHECK(reads == std::vector<std::uint64_t>{0, 0, 0, 0});
+  }
+}
+
+TEST_CASE("NVIDIA PTIMER: delays on TIME_0 follow virtual time and fold into timer polls") {
+  x86::PcConfig cfg;
+  cfg.device.vendor = 0x10DE;
+  cfg.device.device = 0x1D01;
+  cfg.device.class_code = 0x030000;
+  cfg.device.vga_decode = true;
+  cfg.max_instructions = 1'000'000;
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("nvtimer"), cfg, model);
+  REQUIRE(r.stop == x86::PcStop::completed);
+  // 3 ms of waits, each at most twice as long as asked once time is fast-forwarded.
+  CHECK(r.t_ns >= 3'000'000);
+  CHECK(r.t_ns < 6'500'000);
+  CHECK(r.instructions < 20'000);
+  std::size_t polls = 0, timer_reads = 0;
+  std::uint64_t last = 0;
+  for (const auto& e : r.trace.events) {
+    if (e.kind == EventKind::service && e.service == std::string("timer_poll")) ++polls;
+    if (e.kind == EventKind::access && e.space == Space::mmio && e.offset == 0x9400) {
+      CHECK(e.value >= last);  // the counter only goes up
+      last = e.value;
+      ++timer_reads;
+    }
+  }
+  CHECK(polls == 1);  // the two waits follow each other with only timer accesses between
+  CHECK(timer_reads < 80);
+  // The timer is the PC's: neither its reads nor the window address writes reach the model.
+  CHECK(model.stats().reads == 0);
+  CHECK(model.stats().writes == 0);
+}
+
+TEST_CASE("a run that fails after reading its ROM chip past the dump says so") {
+  x86::PcConfig cfg;
+  cfg.device.vendor = 0x10DE;
+  cfg.device.device = 0x1D01;
+  cfg.device.class_code = 0x030000;
+  cfg.device.vga_decode = true;
+  cfg.max_instructions = 14;  // past the two PROM reads, short of the far return
+  GenericModel model;
+  const auto r = x86::run_option_rom(asm_rom("nvprom"), cfg, model);
+  REQUIRE(r.stop == x86::PcStop::budget);
+  CHECK(r.message.find("past the end of the dump (offset 0x400)") != std::string::npos);
+}
+
 TEST_CASE("runaway: execution in zero-filled memory stops as runaway, real loops do not") {
   auto cfg = card();
   cfg.max_instructions = 50'000'000;

@@ -145,7 +145,7 @@ class Machine final : public Bus {
     Access m = a;
     nv_vga_window(m);
     u32 v;
-    if (!nv_prom_read(m, bytes, v)) v = u32(model_.read(m, now()) & width_mask(8 * bytes));
+    if (!nv_ptimer_read(m, bytes, v) && !nv_prom_read(m, bytes, v)) v = u32(model_.read(m, now()) & width_mask(8 * bytes));
     record(a, Dir::read, v);
     return v;
   }
@@ -215,7 +215,8 @@ class Machine final : public Bus {
     sync_bda_ticks();
     // Consecutive accesses to the PC's timers (PIT, port 0x61) or reads of the I/O delay
     // port 0x80, with nothing else between.
-    if (a.space == Space::port && (is_timer_port(a.offset) || (a.offset == kDelayPort && d == Dir::read))) {
+    if ((a.space == Space::port && (is_timer_port(a.offset) || (a.offset == kDelayPort && d == Dir::read))) ||
+        nv_timer_access(a, d, value)) {
       if (timer_streak_ < ~u32{0}) ++timer_streak_;
       // Past the first accesses of a timer poll, one `timer_poll` service event stands for
       // the rest: its wait_ns grows to the time the poll took (the reducer makes it a DELAY).
@@ -229,6 +230,7 @@ class Machine final : public Bus {
       }
     } else {
       timer_streak_ = 0;
+      nv_timer_step_ = kLegacyIoReadNs;
     }
     if (!event_budget_left()) return;
     TraceEvent& e = trace_.emplace_back();
@@ -284,6 +286,29 @@ class Machine final : public Bus {
   // NVIDIA G80 and later: I/O BAR offset 8 holds a register address and offset 12 is the
   // data port of the register it names (BAR0). A data-port access is recorded and modelled
   // as that register access, so each register keeps its own value. True when it was one.
+  // NVIDIA's PTIMER: TIME_0 (0x9400) and TIME_1 (0x9410) count nanoseconds; here virtual
+  // time. ROMs wait on it (read until the difference reaches the delay). Past the first
+  // reads of such a poll, each read moves time on by a step that doubles (from 1 us, up to
+  // a quarter BIOS tick): a wait of T ends after about log2(T / 1 us) more reads, at most
+  // twice T (or a quarter tick) late.
+  static bool nv_timer_register(u64 off) { return off == 0x9400 || off == 0x9410; }
+  bool nv_ptimer_read(const Access& a, unsigned bytes, u32& v) {
+    if (!nv_card_ || a.space != Space::mmio || a.bar != 0 || bytes != 4 || !nv_timer_register(a.offset)) return false;
+    if (timer_streak_ >= kTimerPollStreak) {
+      extra_ns_ += nv_timer_step_;
+      nv_timer_step_ = std::min<u64>(nv_timer_step_ * 2, kTickNs / 4);
+    }
+    v = a.offset == 0x9400 ? u32(now()) : u32(now() >> 32);
+    return true;
+  }
+  // The accesses of a PTIMER poll: its reads, and through the I/O BAR window, the writes of
+  // its address.
+  bool nv_timer_access(const Access& a, Dir d, u64 value) const {
+    if (!nv_card_) return false;
+    if (a.space == Space::mmio && a.bar == 0) return d == Dir::read && nv_timer_register(a.offset);
+    return a.space == Space::io && a.bar == nv_io_bar_ && a.offset == 8 && d == Dir::write &&
+           nv_timer_register(value & 0x00FFFFFCu);
+  }
   // NVIDIA's PROM: BAR0 0x300000-0x3FFFFF reads the ROM chip (PcConfig::rom_chip, else the
   // image); erased flash (0xFF) past its end. Its ROMs copy code and tables from there.
   bool nv_prom_read(const Access& a, unsigned bytes, u32& v) {
@@ -424,6 +449,7 @@ class Machine final : public Bus {
   static constexpr u64 kNvProm = 0x300000, kNvPromSize = 0x100000;
   bool nv_card_ = false;
   u32 nv_vga_window_ = 0;
+  u64 nv_timer_step_ = kLegacyIoReadNs;  // nv_ptimer_read()
   std::optional<u64> rom_read_past_end_;  // PcResult::rom_read_past_end  // register 0x1A40 (nv_vga_window())
   std::span<const u8> rom_chip_;
   int nv_io_bar_ = -1;  // NVIDIA's register window in the I/O BAR (nv_window()), -1: none
@@ -741,7 +767,7 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
     Access m = a;
     io_window(m);
     u32 v;
-    if (!nv_prom_read(m, bytes, v)) v = u32(model_.read(m, now()) & mask);
+    if (!nv_ptimer_read(m, bytes, v) && !nv_prom_read(m, bytes, v)) v = u32(model_.read(m, now()) & mask);
     // ATI cards answer a read of 0x3C3 (VGA enable) with the upper byte of their I/O BAR:
     // their ROMs find the BAR that way (`in al, 0x3C3; mov dh, al`).
     if (port == 0x3C3 && bytes == 1 && a.space == Space::vga_io && dev_.vendor == 0x1002) v = io_bar_high_byte(v);
@@ -795,7 +821,10 @@ void Machine::io_write(u16 port, unsigned bytes, u32 value) {
     Access m = a;
     io_window(m);
     record(a, Dir::write, value);
-    model_.write(m, value, now());
+    // PTIMER is the PC's (nv_ptimer_read()): the window address writes of a timer poll, like
+    // the PIT's ports, do not reach the model (a delay inside a status poll would otherwise
+    // make the poll's cycle too long for the spin breaker to see).
+    if (!nv_timer_access(a, Dir::write, value)) model_.write(m, value, now());
     return;
   }
   Access a;
