@@ -29,6 +29,17 @@ x86::PcConfig card() {
   return cfg;
 }
 
+// An NVIDIA Pascal card with its family's BARs: registers at BAR0, I/O at BAR5.
+x86::PcConfig nv_card(std::uint64_t max_instructions) {
+  x86::PcConfig cfg;
+  cfg.device.vendor = 0x10DE;
+  cfg.device.device = 0x1D01;
+  cfg.device.class_code = 0x030000;
+  cfg.device.vga_decode = true;
+  cfg.max_instructions = max_instructions;
+  return cfg;
+}
+
 std::vector<TraceEvent> accesses(const x86::PcResult& r) {
   std::vector<TraceEvent> out;
   for (const auto& e : r.trace.events)
@@ -228,12 +239,7 @@ TEST_CASE("default BARs follow the card's family") {
 
 
 TEST_CASE("NVIDIA register window: the data port reaches the register the address names") {
-  x86::PcConfig cfg;
-  cfg.device.vendor = 0x10DE;
-  cfg.device.device = 0x1D01;  // Pascal: I/O at BAR5, registers at BAR0
-  cfg.device.class_code = 0x030000;
-  cfg.device.vga_decode = true;
-  cfg.max_instructions = 100'000;
+  auto cfg = nv_card(100'000);
   GenericModel model;
   const auto r = x86::run_option_rom(asm_rom("nvwin"), cfg, model);
   REQUIRE(r.stop == x86::PcStop::completed);
@@ -263,12 +269,7 @@ TEST_CASE("VGA address select: after the misc output write only the selected CRT
 }
 
 TEST_CASE("NVIDIA PROM: BAR0 0x300000 and the 0x1A40 legacy window read the ROM chip") {
-  x86::PcConfig cfg;
-  cfg.device.vendor = 0x10DE;
-  cfg.device.device = 0x1D01;
-  cfg.device.class_code = 0x030000;
-  cfg.device.vga_decode = true;
-  cfg.max_instructions = 100'000;
+  auto cfg = nv_card(100'000);
   const auto rom = asm_rom("nvprom");
   auto run = [&](const x86::PcConfig& c) {
     GenericModel model;
@@ -307,12 +308,7 @@ TEST_CASE("NVIDIA PROM: BAR0 0x300000 and the 0x1A40 legacy window read the ROM 
 }
 
 TEST_CASE("NVIDIA PTIMER: delays on TIME_0 follow virtual time and fold into timer polls") {
-  x86::PcConfig cfg;
-  cfg.device.vendor = 0x10DE;
-  cfg.device.device = 0x1D01;
-  cfg.device.class_code = 0x030000;
-  cfg.device.vga_decode = true;
-  cfg.max_instructions = 1'000'000;
+  auto cfg = nv_card(1'000'000);
   GenericModel model;
   const auto r = x86::run_option_rom(asm_rom("nvtimer"), cfg, model);
   REQUIRE(r.stop == x86::PcStop::completed);
@@ -338,12 +334,7 @@ TEST_CASE("NVIDIA PTIMER: delays on TIME_0 follow virtual time and fold into tim
 }
 
 TEST_CASE("a run that fails after reading its ROM chip past the dump says so") {
-  x86::PcConfig cfg;
-  cfg.device.vendor = 0x10DE;
-  cfg.device.device = 0x1D01;
-  cfg.device.class_code = 0x030000;
-  cfg.device.vga_decode = true;
-  cfg.max_instructions = 14;  // past the two PROM reads, short of the far return
+  auto cfg = nv_card(14);  // past the two PROM reads, short of the far return
   GenericModel model;
   const auto r = x86::run_option_rom(asm_rom("nvprom"), cfg, model);
   REQUIRE(r.stop == x86::PcStop::budget);
