@@ -3,10 +3,12 @@
 // index/data window, compare hints), with small budgets: the PC, its timer and port-0x80
 // fast-forward, the card windows and the spin breaker must neither crash, nor hang, nor
 // touch memory out of bounds. The first two bytes pick the card: byte 0 the vendor (ATI,
-// NVIDIA, Intel or the ROM's PCIR), byte 1 the high byte of the device id.
+// NVIDIA, Intel or the ROM's PCIR; bit 3: the input itself is the ROM chip NVIDIA's PROM
+// reads, else the image), byte 1 the high byte of the device id.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "gpuinit/x86/pc.hpp"
@@ -30,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rom[1] = 0xAA;
   rom[2] = 8;
   for (std::size_t i = 2; i < size && i + 1 < rom.size(); ++i) rom[i + 1] = data[i];
+  if (data[0] & 8) cfg.rom_chip = std::span<const std::uint8_t>(data, size);
   const auto model = x86::vendor_rom_model(rom, cfg);
   const auto r = x86::run_option_rom(rom, cfg, *model);
   if (r.trace.events.size() > cfg.max_events) __builtin_trap();
