@@ -144,8 +144,7 @@ class Machine final : public Bus {
     Access a = access_for(*r, lin, bytes);
     Access m = a;
     nv_vga_window(m);
-    u32 v;
-    if (!nv_ptimer_read(m, bytes, v) && !nv_prom_read(m, bytes, v)) v = u32(model_.read(m, now()) & width_mask(8 * bytes));
+    const u32 v = device_read(m, bytes);
     record(a, Dir::read, v);
     return v;
   }
@@ -283,17 +282,15 @@ class Machine final : public Bus {
     return a;
   }
 
-  // NVIDIA G80 and later: I/O BAR offset 8 holds a register address and offset 12 is the
-  // data port of the register it names (BAR0). A data-port access is recorded and modelled
-  // as that register access, so each register keeps its own value. True when it was one.
   // NVIDIA's PTIMER: TIME_0 (0x9400) and TIME_1 (0x9410) count nanoseconds; here virtual
   // time. ROMs wait on it (read until the difference reaches the delay). Past the first
   // reads of such a poll, each read moves time on by a step that doubles (from 1 us, up to
   // a quarter BIOS tick): a wait of T ends after about log2(T / 1 us) more reads, at most
   // twice T (or a quarter tick) late.
   static bool nv_timer_register(u64 off) { return off == 0x9400 || off == 0x9410; }
+  bool nv_bar0(const Access& a) const { return nv_card_ && a.space == Space::mmio && a.bar == 0; }
   bool nv_ptimer_read(const Access& a, unsigned bytes, u32& v) {
-    if (!nv_card_ || a.space != Space::mmio || a.bar != 0 || bytes != 4 || !nv_timer_register(a.offset)) return false;
+    if (bytes != 4 || !nv_timer_access(a, Dir::read, 0)) return false;
     if (timer_streak_ >= kTimerPollStreak) {
       extra_ns_ += nv_timer_step_;
       nv_timer_step_ = std::min<u64>(nv_timer_step_ * 2, kTickNs / 4);
@@ -305,15 +302,14 @@ class Machine final : public Bus {
   // its address.
   bool nv_timer_access(const Access& a, Dir d, u64 value) const {
     if (!nv_card_) return false;
-    if (a.space == Space::mmio && a.bar == 0) return d == Dir::read && nv_timer_register(a.offset);
+    if (nv_bar0(a)) return d == Dir::read && nv_timer_register(a.offset);
     return a.space == Space::io && a.bar == nv_io_bar_ && a.offset == 8 && d == Dir::write &&
            nv_timer_register(value & 0x00FFFFFCu);
   }
   // NVIDIA's PROM: BAR0 0x300000-0x3FFFFF reads the ROM chip (PcConfig::rom_chip, else the
   // image); erased flash (0xFF) past its end. Its ROMs copy code and tables from there.
   bool nv_prom_read(const Access& a, unsigned bytes, u32& v) {
-    if (!nv_card_ || a.space != Space::mmio || a.bar != 0 || a.offset < kNvProm || a.offset + bytes > kNvProm + kNvPromSize)
-      return false;
+    if (!nv_bar0(a) || a.offset < kNvProm || a.offset + bytes > kNvProm + kNvPromSize) return false;
     const u64 at = a.offset - kNvProm;
     if (at + bytes > rom_chip_.size() && !rom_read_past_end_) rom_read_past_end_ = std::max<u64>(at, rom_chip_.size());
     v = 0;
@@ -332,9 +328,19 @@ class Machine final : public Bus {
     a.offset += nv_vga_window_ & 0xFFFF0000u;
     return true;
   }
-  void nv_register_write(const Access& a, unsigned bytes, u32 value) {
-    if (nv_card_ && a.space == Space::mmio && a.bar == 0) latch_write(nv_vga_window_, 0x1A40, a.offset, bytes, value);
+  // A read of the card as the code's access `m` reaches it: the registers the PC answers
+  // itself (NVIDIA's PTIMER and PROM), else the model.
+  u32 device_read(const Access& m, unsigned bytes) {
+    u32 v;
+    if (nv_ptimer_read(m, bytes, v) || nv_prom_read(m, bytes, v)) return v;
+    return u32(model_.read(m, now()) & width_mask(8 * bytes));
   }
+  void nv_register_write(const Access& a, unsigned bytes, u32 value) {
+    if (nv_bar0(a)) latch_write(nv_vga_window_, 0x1A40, a.offset, bytes, value);
+  }
+  // NVIDIA G80 and later: I/O BAR offset 8 holds a register address and offset 12 is the
+  // data port of the register it names (BAR0). A data-port access is recorded and modelled
+  // as that register access, so each register keeps its own value. True when it was one.
   bool nv_window(Access& a) const {
     if (nv_io_bar_ < 0 || a.space != Space::io || a.bar != nv_io_bar_ || a.offset < 12 || a.offset > 15) return false;
     a.space = Space::mmio;
@@ -448,9 +454,9 @@ class Machine final : public Bus {
   u32 timer_streak_ = 0;
   static constexpr u64 kNvProm = 0x300000, kNvPromSize = 0x100000;
   bool nv_card_ = false;
-  u32 nv_vga_window_ = 0;
+  u32 nv_vga_window_ = 0;                 // register 0x1A40 (nv_vga_window())
   u64 nv_timer_step_ = kLegacyIoReadNs;  // nv_ptimer_read()
-  std::optional<u64> rom_read_past_end_;  // PcResult::rom_read_past_end  // register 0x1A40 (nv_vga_window())
+  std::optional<u64> rom_read_past_end_;  // PcResult::rom_read_past_end
   std::span<const u8> rom_chip_;
   int nv_io_bar_ = -1;  // NVIDIA's register window in the I/O BAR (nv_window()), -1: none
   u32 nv_addr_ = 0;
@@ -766,8 +772,7 @@ u32 Machine::io_read(u16 port, unsigned bytes) {
     }
     Access m = a;
     io_window(m);
-    u32 v;
-    if (!nv_ptimer_read(m, bytes, v) && !nv_prom_read(m, bytes, v)) v = u32(model_.read(m, now()) & mask);
+    u32 v = device_read(m, bytes);
     // ATI cards answer a read of 0x3C3 (VGA enable) with the upper byte of their I/O BAR:
     // their ROMs find the BAR that way (`in al, 0x3C3; mov dh, al`).
     if (port == 0x3C3 && bytes == 1 && a.space == Space::vga_io && dev_.vendor == 0x1002) v = io_bar_high_byte(v);
